@@ -182,6 +182,9 @@ class Member:
         self.next_ping_at = None
         self.probe_deadline = None
         self.deferred = False
+        if self.state == STARTING:
+            # Already starting (first start, restart()): announce the new generation.
+            self.owner.emit(["state", self.index, STARTING, gen])
         self.goto(STARTING, "spawn")
         self.owner.emit(["spawn", self.index, gen])
 
