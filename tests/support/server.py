@@ -13,6 +13,7 @@ import argparse
 import functools
 import http.server
 import pathlib
+import sys
 import threading
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -64,12 +65,21 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A terminated worker drops its downloads midway; that is expected, not an error.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class Server:
     """A threaded server on 127.0.0.1 and a free port; use as a context manager."""
 
     def __init__(self, port=0):
         handler = functools.partial(Handler, directory=str(ROOT))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd = QuietServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

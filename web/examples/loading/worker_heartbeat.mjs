@@ -25,6 +25,7 @@ function log(text) {
   const item = document.createElement("li");
   item.textContent = `${Math.round(performance.now() - startedAt)} ms  ${text}`;
   item.dataset.at = String(performance.now());
+  item.dataset.message = text;
   $("log").append(item);
 }
 
