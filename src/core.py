@@ -103,6 +103,7 @@ class Member:
         self.index = index
         self.state = STARTING
         self.active = None
+        self.last_gen = 0
         self.spare = None
         self.spare_retry_at = None
         self.task = None
@@ -119,6 +120,7 @@ class Member:
         self.pings_sent = 0
         self.pongs_received = 0
         self.restarts = 0
+        self.error_events = 0
         self.progress_count = None
         self.progress_changed_at = None
         self.progress_rate = 0
@@ -154,8 +156,9 @@ class Member:
         return self.state != FAILED and self.state != STOPPED
 
     def generation(self):
+        """The active worker's generation, or the last one's while none is active."""
         if self.active is None:
-            return 0
+            return self.last_gen
         return self.active.gen
 
     def dispatchable(self, now):
@@ -178,6 +181,7 @@ class Member:
         self.waiting_to_spawn = False
         gen = self.owner.new_generation()
         self.active = Incarnation(gen, now, self.settings.get("startupTimeout"))
+        self.last_gen = gen
         self.pings = []
         self.next_ping_at = None
         self.probe_deadline = None
@@ -258,6 +262,7 @@ class Member:
 
     def on_error_event(self, now):
         """A worker `error` event: fatal during startup, probed afterwards."""
+        self.error_events += 1
         if self.state == STARTING:
             self.recover(now, protocol.LOAD, "the worker script failed to load or threw at the top level", {})
             return
@@ -441,6 +446,7 @@ class Member:
             spare = self.spare
             self.spare = None
             self.active = spare
+            self.last_gen = spare.gen
             self.next_ping_at = None
             if spare.loaded:
                 self.goto(READY, "spare took over")
@@ -646,6 +652,7 @@ class Member:
             "state": self.state,
             "generation": self.generation(),
             "restarts": self.restarts,
+            "errorEvents": self.error_events,
             "pingsSent": self.pings_sent,
             "pongsReceived": self.pongs_received,
             "lastRttMs": self.last_rtt,
@@ -955,6 +962,11 @@ class Supervision:
 
     # -- reading ------------------------------------------------------------------------
 
+    def is_starting(self, gen):
+        """Whether this generation is a worker that has not reported ready yet."""
+        found = self.find(gen)
+        return found is not None and not found[1].loaded
+
     def beacon_generations(self):
         """The generations whose progress counter the adapter should sample before a tick."""
         gens = []
@@ -976,6 +988,7 @@ class Supervision:
     def stats(self, now):
         members = []
         restarts = 0
+        error_events = 0
         pings = 0
         pongs = 0
         alive = 0
@@ -984,6 +997,7 @@ class Supervision:
             entry = member.stats(now)
             members.append(entry)
             restarts += member.restarts
+            error_events += member.error_events
             pings += member.pings_sent
             pongs += member.pongs_received
             if member.alive():
@@ -993,6 +1007,7 @@ class Supervision:
         result = {
             "state": self.state(),
             "restarts": restarts,
+            "errorEvents": error_events,
             "pingsSent": pings,
             "pongsReceived": pongs,
             "ignoredMessages": self.ignored,

@@ -340,10 +340,37 @@ class _Supervised:
                          self._ignored, "ignored so far")
 
     def _on_error(self, gen, event):
-        message = event.message if is_text(event.message) and event.message != "" else "error event"
+        message = "error event"
+        if is_text(event.message) and event.message != "":
+            message = event.message
+            if is_text(event.filename) and event.filename != "":
+                message = message + " (" + event.filename + ":" + str(event.lineno) + ")"
         # The supervisor handles it; keep it out of the console's uncaught errors.
         event.preventDefault()
+        if self._core.is_starting(gen):
+            self._describe_load_error(gen, message)
+            return
         self._apply(self._core.on_error_event(now(), gen, message))
+
+    def _describe_load_error(self, gen, message):
+        """Name the HTTP status when the worker script itself could not be fetched."""
+        url = self._worker_url
+
+        def report(description):
+            self._apply(self._core.on_worker_failure(now(), gen, protocol.LOAD, description))
+
+        def checked(response):
+            if response.ok:
+                # Chromium does not pass a module worker's top-level exception to the page.
+                detail = message if message != "error event" else "the browser gave no detail; see the worker's console"
+                report("the worker script " + url + " loaded but failed while evaluating: " + detail)
+            else:
+                report("the worker script " + url + " answered HTTP " + str(response.status))
+
+        def unreachable(error):
+            report("the worker script " + url + " could not be fetched: " + String(error))
+
+        fetch(url, {"cache": "no-store", "signal": AbortSignal.timeout(5000)}).then(checked, unreachable)
 
     def _on_message(self, gen, event):
         outcome = {"reason": None}

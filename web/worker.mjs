@@ -96,7 +96,9 @@ async function start(init) {
   try {
     pyodide = await loadPyodide({ indexURL });
   } catch (error) {
-    fail("load", `loadPyodide failed: ${error.message || error}`);
+    const text = String(error.message || error);
+    const imported = /imported module: (\S+)/.exec(text);
+    fail("load", imported ? await describeImportFailure(imported[1], error) : `loadPyodide failed: ${text}`);
     return;
   }
   if (dead) return;

@@ -4,6 +4,7 @@ Paths choose the headers, so one server covers every page set-up the tests need:
     /...           cross-origin isolated (COOP same-origin, COEP require-corp)
     /plain/...     the same files with no isolation headers
     /csp/...       isolated, plus a strict Content-Security-Policy
+    /delay/MS/...  isolated, and .wasm files answered MS milliseconds late
 The prefix is stripped before the file is looked up, so relative URLs keep the mode.
 
 Run `python -m tests.support.server --port 8000` to serve by hand (`make serve`).
@@ -13,8 +14,10 @@ import argparse
 import functools
 import http.server
 import pathlib
+import re
 import sys
 import threading
+import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -27,6 +30,8 @@ ISOLATION_HEADERS = {
 # The page needs no eval; the worker needs wasm-unsafe-eval to compile Pyodide.
 PAGE_CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'"
 WORKER_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'"
+
+DELAY_PREFIX = re.compile(r"^/delay/(\d{1,5})/")
 
 MIME_TYPES = {
     ".mjs": "text/javascript",
@@ -48,6 +53,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 self.mode = mode
                 path = path[len(prefix) - 1:]
                 break
+        match = DELAY_PREFIX.match(path)
+        if match:
+            path = path[match.end() - 1:]
+            if path.endswith(".wasm"):
+                # A slow network: hold the response back before its first byte.
+                time.sleep(int(match.group(1)) / 1000)
         return super().translate_path(path)
 
     def end_headers(self):
