@@ -4,6 +4,7 @@ per test, with the page's console printed when a test fails."""
 import pytest
 
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH
+from tests.support.lifecycle import unemulated_chromium
 from tests.support.server import Server
 
 
@@ -58,3 +59,17 @@ def page(request, context, console_lines):
         print("\n--- browser console ---")
         for line in console_lines[-200:]:
             print(line)
+
+
+@pytest.fixture
+def lifecycle_page(request, playwright_instance, console_lines):
+    """A page that can really be hidden and frozen, in a Chromium of its own (see lifecycle.py)."""
+    with unemulated_chromium(playwright_instance) as controlled:
+        opened = controlled.page
+        opened.on("console", lambda message: console_lines.append(message.type + ": " + message.text))
+        opened.on("pageerror", lambda error: console_lines.append("pageerror: " + str(error)))
+        yield controlled
+        if getattr(request.node, "failed_call", False):
+            print("\n--- browser console ---")
+            for line in console_lines[-200:]:
+                print(line)

@@ -1,5 +1,5 @@
 """A fake adapter for the core tests: it feeds events at explicit integer times, keeps every
-action, and asks for the next wakeup after each event, as the browser adapter does."""
+action, and calls next_wakeup() after each event, as the browser adapter does."""
 
 import core
 import replay
@@ -10,11 +10,11 @@ class BusyLoop(AssertionError):
 
 
 class Driver:
-    """One Supervision under a fake clock, with simulated workers that answer pings.
+    """One Supervision under a fake clock, with simulated workers that reply to pings.
 
-    `answer(gen, rtt)` makes a generation healthy: every ping sent to it gets a pong `rtt`
-    ms later (`rtt` is a number or a function returning one). `hang(gen)` silences it
-    again and drops the pongs still in flight.
+    `reply_to_pings(gen, rtt)` makes a generation healthy: every ping sent to it gets a
+    pong `rtt` ms later (`rtt` is a number or a function returning one). `hang(gen)`
+    silences it again and drops the pongs still in flight.
     """
 
     def __init__(self, options=None, pool=False):
@@ -52,14 +52,14 @@ class Driver:
         return self.apply(now, "on_ready", gen, interruptible, progress)
 
     def pong(self, now, gen):
-        """Answer the newest ping sent to `gen`, with its own sequence number and nonce."""
+        """Send the pong for the newest ping sent to `gen`, with its sequence number and nonce."""
         ping = replay.latest_ping(self.supervision, gen)
         if ping is None:
             raise AssertionError("no ping outstanding for generation " + str(gen) + " at " + str(now))
         return self.deliver_pong(now, gen, ping[0], ping[1])
 
     def deliver_pong(self, now, gen, seq, nonce):
-        """Send one pong; `pong_times` records it when the core accepts it."""
+        """Send one pong. `pong_times` records it when the core accepts it."""
         ignored = self.supervision.ignored
         actions = self.apply(now, "on_pong", gen, seq, nonce)
         if self.supervision.ignored == ignored:
@@ -104,7 +104,7 @@ class Driver:
 
     # -- simulated workers ---------------------------------------------------------------
 
-    def answer(self, gen, rtt=10):
+    def reply_to_pings(self, gen, rtt=10):
         self.healthy[gen] = rtt
 
     def hang(self, gen):

@@ -50,5 +50,12 @@ function states() {
   return events.filter((event) => event.type === "statechange").map((event) => event.detail.state);
 }
 
-window.harness = { make, submit, outcomes, events, failures, states, Supervisor, Pool };
+// Code under test can post its label on this channel from inside a loop; a worker that was
+// really terminated falls silent, which page.workers does not reliably show.
+const lastHeard = {};
+new BroadcastChannel("liveness").onmessage = (event) => {
+  lastHeard[String(event.data)] = performance.now();
+};
+
+window.harness = { make, submit, outcomes, events, failures, states, lastHeard, Supervisor, Pool };
 document.getElementById("status").textContent = "ready";

@@ -60,6 +60,39 @@ def wait_failures(page, count, timeout=30000):
     return failures(page)
 
 
+def busy_beacon(label, body):
+    """Python that runs `body` forever and posts `label` on the liveness channel as it goes.
+
+    The posts need no event loop in the worker, so they keep coming while it is blocked
+    and stop only when the worker is terminated.
+    """
+    return ("import js, time\nchannel = js.BroadcastChannel.new('liveness')\ndue = 0\nwhile True:\n"
+            "    moment = time.monotonic()\n    if moment >= due:\n        channel.postMessage('" + label + "')\n"
+            "        due = moment + 0.05\n    " + body + "\n")
+
+
+def heard_after(page, label, at):
+    """Whether the liveness channel carried `label` after page time `at`."""
+    return page.evaluate("([label, at]) => (harness.lastHeard[label] || 0) > at", [label, at])
+
+
+# Chromium 156 takes up to about 2 s to stop a worker that is spinning in wasm after
+# terminate(); a worker blocked in time.sleep() or Atomics.wait stops at once.
+TERMINATION_GRACE_MS = 4000
+
+
+def assert_falls_silent(page, label, after, grace_ms=TERMINATION_GRACE_MS):
+    """Assert that the worker posting `label` stopped within grace_ms of page time `after`."""
+    quiet_for = 1000
+
+    def quiet():
+        return page.evaluate("([label, ms]) => performance.now() - (harness.lastHeard[label] || 0) > ms", [label, quiet_for])
+
+    poll(quiet, (grace_ms + quiet_for + 3000) / 1000, 0.1, label + " falling silent")
+    last = page.evaluate("(label) => harness.lastHeard[label] || 0", label)
+    assert last - after <= grace_ms, label + " kept posting " + str(round(last - after)) + " ms after it was terminated"
+
+
 def now(page):
     return page.evaluate("() => performance.now()")
 
