@@ -62,17 +62,20 @@ async function fetchText(url) {
   return response.text();
 }
 
-// The progress beacon: Pyodide reads element 0 of the signal buffer every few bytecodes
-// while Python runs, so a getter on that element can count the reads into shared memory.
+// The progress beacon: Pyodide reads element 0 of the signal buffer every few dozen
+// bytecodes while Python runs, so a getter on that element can count the reads into
+// shared memory. Pyodide reads the element and then writes 0 in two steps; a SIGINT the
+// page writes between them would be lost, so the getter takes and clears the value in
+// one atomic exchange and the setter ignores the 0.
 function beaconBuffer(interrupt, counter) {
   const view = {};
   Object.defineProperty(view, 0, {
     get() {
       counter[0] = (counter[0] + 1) | 0;
-      return interrupt[0];
+      return Atomics.exchange(interrupt, 0, 0);
     },
     set(value) {
-      interrupt[0] = value;
+      if (value !== 0) Atomics.store(interrupt, 0, value);
     },
   });
   return view;

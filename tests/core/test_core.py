@@ -23,23 +23,23 @@ GRACE = 2000
 STUCK = 1500
 
 
-def healthy_until(d, gen, end, at=0, interruptible=False, progress=False, rtt=10):
+def healthy_until(driver, gen, end, at=0, interruptible=False, progress=False, rtt=10):
     """Report `gen` ready at `at`, reply to its pings until `end`, then silence it."""
-    d.reply_to_pings(gen, rtt)
-    d.ready(at, gen, interruptible, progress)
-    d.run(end)
-    d.hang(gen)
+    driver.reply_to_pings(gen, rtt)
+    driver.ready(at, gen, interruptible, progress)
+    driver.run(end)
+    driver.hang(gen)
 
 
-def spawn_time(d, gen):
-    for entry in d.actions("spawn"):
+def spawn_time(driver, gen):
+    for entry in driver.actions("spawn"):
         if entry[1][2] == gen:
             return entry[0]
     return None
 
 
-def spawned_gens(d):
-    return [entry[1][2] for entry in d.actions("spawn")]
+def spawned_gens(driver):
+    return [entry[1][2] for entry in driver.actions("spawn")]
 
 
 def action_names(actions):
@@ -50,61 +50,61 @@ def action_names(actions):
 
 
 def test_startup_deadline_gives_load():
-    d = Driver({"startupTimeout": 10000})
-    d.start(0)
-    d.run(9999)
-    assert d.failures() == []
+    driver = Driver({"startupTimeout": 10000})
+    driver.start(0)
+    driver.run(9999)
+    assert driver.failures() == []
 
-    d.run(10000)
-    failures = d.failures()
+    driver.run(10000)
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "load"
     assert failures[0]["generation"] == 1
     assert failures[0]["verdictAt"] == 10000
     assert failures[0]["recovered"] == "restart"
-    assert spawn_time(d, 2) == 10000
+    assert spawn_time(driver, 2) == 10000
 
 
 def test_startup_no_heartbeat_before_ready():
-    d = Driver({"startupTimeout": 60000})
-    d.start(0)
+    driver = Driver({"startupTimeout": 60000})
+    driver.start(0)
     for now in range(1000, 60000, 1000):
-        d.tick(now)
+        driver.tick(now)
 
-    assert d.actions("ping") == []
-    assert d.failures() == []
-    assert d.supervision.state() == "starting"
+    assert driver.actions("ping") == []
+    assert driver.failures() == []
+    assert driver.supervision.state() == "starting"
 
 
 def test_startup_fatal_reported_as_load():
-    d = Driver()
-    d.start(0)
-    d.worker_failed(50, 1, "fatal")
+    driver = Driver()
+    driver.start(0)
+    driver.worker_failed(50, 1, "fatal")
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "load"
 
 
 def test_startup_error_event_gives_load():
-    d = Driver()
-    d.start(0)
-    d.error_event(50, 1)
+    driver = Driver()
+    driver.start(0)
+    driver.error_event(50, 1)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "load"
-    assert ["terminate", 0, 1] in [entry[1] for entry in d.actions("terminate")]
+    assert ["terminate", 0, 1] in [entry[1] for entry in driver.actions("terminate")]
 
 
 def test_startup_first_ready_pings():
-    d = Driver()
-    d.start(0)
-    actions = d.ready(300, 1)
+    driver = Driver()
+    driver.start(0)
+    actions = driver.ready(300, 1)
 
     assert action_names(actions) == ["state", "ping"]
     assert actions[0] == ["state", 0, "ready", 1]
-    assert d.wakeup == 300 + PING
+    assert driver.wakeup == 300 + PING
 
 
 # -- heartbeat --------------------------------------------------------------------------
@@ -113,13 +113,13 @@ def test_startup_first_ready_pings():
 @pytest.mark.parametrize("rtt", [1, 700, 1999])
 @pytest.mark.parametrize("silent_from", [20000, 21050, 21999])
 def test_hang_verdict_within_bound(rtt, silent_from):
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, silent_from, at=100, rtt=rtt)
-    last_pong = d.last_pong(1)
-    d.run(silent_from + 60000)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, silent_from, at=100, rtt=rtt)
+    last_pong = driver.last_pong(1)
+    driver.run(silent_from + 60000)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) >= 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["generation"] == 1
@@ -128,18 +128,18 @@ def test_hang_verdict_within_bound(rtt, silent_from):
 
 
 def test_hang_while_busy_without_deadline():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10050)
-    last_pong = d.last_pong(1)
-    d.submit(10050, "t1")
-    d.run(40000)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10050)
+    last_pong = driver.last_pong(1)
+    driver.submit(10050, "t1")
+    driver.run(40000)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) >= 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["verdictAt"] - last_pong <= PING + PONG
-    rejects = d.settled("t1")
+    rejects = driver.settled("t1")
     assert len(rejects) == 1
     assert rejects[0][0] == "reject"
     assert rejects[0][2] == "hang"
@@ -147,24 +147,24 @@ def test_hang_while_busy_without_deadline():
 
 
 def test_late_tick_discards_round():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.run(14999)
-    assert d.wakeup == 15000
-    assert d.failures() == []
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.run(14999)
+    assert driver.wakeup == 15000
+    assert driver.failures() == []
 
-    late_at = d.wakeup + LATE + 1500
-    actions = d.tick(late_at)
+    late_at = driver.wakeup + LATE + 1500
+    actions = driver.tick(late_at)
     assert "failure" not in action_names(actions)
     assert "ping" in action_names(actions)
-    assert d.wakeup == late_at
+    assert driver.wakeup == late_at
 
-    recheck = d.tick()
+    recheck = driver.tick()
     assert "failure" not in action_names(recheck)
 
-    d.run(late_at + 60000)
-    failures = d.failures()
+    driver.run(late_at + 60000)
+    failures = driver.failures()
     assert len(failures) >= 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["verdictAt"] >= late_at + PONG
@@ -172,74 +172,74 @@ def test_late_tick_discards_round():
 
 
 def test_late_tick_within_tolerance_judges():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.run(14999)
-    deadline = d.wakeup
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.run(14999)
+    deadline = driver.wakeup
 
-    actions = d.tick(deadline + LATE)
+    actions = driver.tick(deadline + LATE)
     failures = [action for action in actions if action[0] == "failure"]
     assert len(failures) == 1
     assert failures[0][2]["kind"] == "hang"
 
 
 def test_late_tick_spares_replying_worker():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.run(14999)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.run(14999)
 
-    late_at = d.wakeup + LATE + 1500
-    d.tick(late_at)
-    d.reply_to_pings(1)
-    d.pong(late_at + 20, 1)
-    d.run(late_at + 60000)
+    late_at = driver.wakeup + LATE + 1500
+    driver.tick(late_at)
+    driver.reply_to_pings(1)
+    driver.pong(late_at + 20, 1)
+    driver.run(late_at + 60000)
 
-    assert d.failures() == []
-    assert d.supervision.state() == "ready"
+    assert driver.failures() == []
+    assert driver.supervision.state() == "ready"
 
 
 def test_hidden_page_no_heartbeat_verdict():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.hidden(10000, True)
-    d.run(130000)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.hidden(10000, True)
+    driver.run(130000)
 
-    assert d.failures() == []
-    assert d.supervision.state() == "ready"
+    assert driver.failures() == []
+    assert driver.supervision.state() == "ready"
 
 
 def test_hidden_page_task_deadline_fires():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.hidden(10000, True)
-    d.submit(10000, "t1", 8000)
-    d.run(60000)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.hidden(10000, True)
+    driver.submit(10000, "t1", 8000)
+    driver.run(60000)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) >= 1
     assert failures[0]["kind"] == "timeout"
     assert failures[0]["verdictAt"] == 18000
-    settled = d.settled("t1")
+    settled = driver.settled("t1")
     assert len(settled) == 1
     assert settled[0][:3] == ["reject", "t1", "timeout"]
 
 
 def test_visible_again_gives_full_timeout():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.hidden(10000, True)
-    d.run(40000)
-    d.hidden(40000, False)
-    d.run(40000 + PONG - 1)
-    assert d.failures() == []
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.hidden(10000, True)
+    driver.run(40000)
+    driver.hidden(40000, False)
+    driver.run(40000 + PONG - 1)
+    assert driver.failures() == []
 
-    d.run(100000)
-    failures = d.failures()
+    driver.run(100000)
+    failures = driver.failures()
     assert len(failures) >= 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["verdictAt"] >= 40000 + PONG
@@ -250,175 +250,175 @@ def test_visible_again_gives_full_timeout():
 
 
 def test_task_timeout_gives_timeout():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.submit(10000, "t1", 3000)
-    d.run(30000)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.submit(10000, "t1", 3000)
+    driver.run(30000)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) >= 1
     assert failures[0]["kind"] == "timeout"
     assert failures[0]["verdictAt"] == 13000
     assert failures[0]["generation"] == 1
     assert failures[0]["recovered"] == "restart"
-    assert d.settled("t1") == [["reject", "t1", "timeout", "the task ran past its timeout (3000 ms)", 1]]
+    assert driver.settled("t1") == [["reject", "t1", "timeout", "the task ran past its timeout (3000 ms)", 1]]
 
 
 def test_task_deadline_suspends_heartbeat():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000)
-    d.submit(10000, "t1", 20000)
-    d.run(29999)
-    assert d.failures() == []
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000)
+    driver.submit(10000, "t1", 20000)
+    driver.run(29999)
+    assert driver.failures() == []
 
-    d.run(30000)
-    failures = d.failures()
+    driver.run(30000)
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "timeout"
 
 
 def test_task_result_resolves_and_frees_worker():
-    d = Driver()
-    d.start(0)
-    d.ready(0, 1)
-    d.reply_to_pings(1)
-    d.submit(100, "t1", 5000)
-    d.submit(100, "t2")
-    d.run(1000)
-    actions = d.result(1000, 1, "t1")
+    driver = Driver()
+    driver.start(0)
+    driver.ready(0, 1)
+    driver.reply_to_pings(1)
+    driver.submit(100, "t1", 5000)
+    driver.submit(100, "t2")
+    driver.run(1000)
+    actions = driver.result(1000, 1, "t1")
 
     assert actions[0] == ["resolve", "t1"]
     assert ["run", 0, 1, "t2"] in actions
-    assert d.settled("t1") == [["resolve", "t1"]]
+    assert driver.settled("t1") == [["resolve", "t1"]]
 
 
 # -- interrupt --------------------------------------------------------------------------
 
 
 def hang_busy_interruptible(options=None):
-    """Return a Driver whose interruptible worker hangs on task t1 and is being interrupted."""
-    d = Driver(options)
-    d.start(0)
-    healthy_until(d, 1, 10000, interruptible=True)
-    d.submit(10000, "t1")
-    d.run(40000, until=lambda: d.supervision.state() != "busy")
-    return d
+    """Return a Driver whose interruptible worker hung on task t1, stopped at the verdict."""
+    driver = Driver(options)
+    driver.start(0)
+    healthy_until(driver, 1, 10000, interruptible=True)
+    driver.submit(10000, "t1")
+    driver.run(40000, until=lambda: driver.supervision.state() != "busy")
+    return driver
 
 
 def test_interrupt_recovers_worker():
-    d = hang_busy_interruptible()
-    assert d.states()[-2:] == ["unresponsive", "interrupting"]
-    assert [entry[1] for entry in d.actions("interrupt")] == [["interrupt", 0, 1]]
-    assert [entry[1] for entry in d.actions("cancel")] == [["cancel", 0, 1, "t1"]]
-    assert d.failures() == []
+    driver = hang_busy_interruptible()
+    assert driver.states()[-2:] == ["unresponsive", "interrupting"]
+    assert [entry[1] for entry in driver.actions("interrupt")] == [["interrupt", 0, 1]]
+    assert [entry[1] for entry in driver.actions("cancel")] == [["cancel", 0, 1, "t1"]]
+    assert driver.failures() == []
 
-    d.python_error(d.now + 30, 1, "t1", "KeyboardInterrupt")
-    assert d.supervision.state() == "interrupting"
-    settled = d.settled("t1")
+    driver.python_error(driver.now + 30, 1, "t1", "KeyboardInterrupt")
+    assert driver.supervision.state() == "interrupting"
+    settled = driver.settled("t1")
     assert len(settled) == 1
     assert settled[0][:3] == ["reject", "t1", "interrupted"]
     assert settled[0][4] == 1
 
-    d.pong(d.now + 10, 1)
-    assert d.supervision.state() == "ready"
-    failures = d.failures()
+    driver.pong(driver.now + 10, 1)
+    assert driver.supervision.state() == "ready"
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["recovered"] == "interrupt"
     assert failures[0]["stateLost"] is False
     assert failures[0]["interruptTried"] is True
     assert failures[0]["generation"] == 1
-    assert d.actions("terminate") == []
-    assert spawned_gens(d) == [1]
+    assert driver.actions("terminate") == []
+    assert spawned_gens(driver) == [1]
 
 
 def test_interrupt_kept_worker_runs_next_task():
-    d = hang_busy_interruptible()
-    d.python_error(d.now + 30, 1, "t1", "KeyboardInterrupt")
-    d.pong(d.now + 10, 1)
-    actions = d.submit(d.now + 10, "t2")
+    driver = hang_busy_interruptible()
+    driver.python_error(driver.now + 30, 1, "t1", "KeyboardInterrupt")
+    driver.pong(driver.now + 10, 1)
+    actions = driver.submit(driver.now + 10, "t2")
 
     assert ["run", 0, 1, "t2"] in actions
 
 
 def test_interrupt_grace_escalates():
-    d = hang_busy_interruptible()
-    interrupted_at = d.now
-    d.run(interrupted_at + GRACE - 1)
-    assert d.supervision.state() == "interrupting"
-    assert d.failures() == []
+    driver = hang_busy_interruptible()
+    interrupted_at = driver.now
+    driver.run(interrupted_at + GRACE - 1)
+    assert driver.supervision.state() == "interrupting"
+    assert driver.failures() == []
 
-    d.run(interrupted_at + GRACE)
-    assert d.states()[-3:] == ["interrupting", "recovering", "starting"]
-    failures = d.failures()
+    driver.run(interrupted_at + GRACE)
+    assert driver.states()[-3:] == ["interrupting", "recovering", "starting"]
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["interruptTried"] is True
     assert failures[0]["recovered"] == "restart"
     assert failures[0]["stateLost"] is True
-    assert ["terminate", 0, 1] in [entry[1] for entry in d.actions("terminate")]
-    assert spawned_gens(d) == [1, 2]
-    assert d.settled("t1")[0][:3] == ["reject", "t1", "hang"]
+    assert ["terminate", 0, 1] in [entry[1] for entry in driver.actions("terminate")]
+    assert spawned_gens(driver) == [1, 2]
+    assert driver.settled("t1")[0][:3] == ["reject", "t1", "hang"]
 
 
 def test_not_interruptible_goes_to_recovering():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000, interruptible=False)
-    d.submit(10000, "t1")
-    d.run(40000, until=lambda: len(d.failures()) > 0)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000, interruptible=False)
+    driver.submit(10000, "t1")
+    driver.run(40000, until=lambda: len(driver.failures()) > 0)
 
-    assert d.states()[-3:] == ["unresponsive", "recovering", "starting"]
-    assert d.actions("interrupt") == []
-    assert d.failures()[0]["interruptTried"] is False
+    assert driver.states()[-3:] == ["unresponsive", "recovering", "starting"]
+    assert driver.actions("interrupt") == []
+    assert driver.failures()[0]["interruptTried"] is False
 
 
 def test_interrupt_option_false_skips_interrupt():
-    d = hang_busy_interruptible({"interrupt": False})
+    driver = hang_busy_interruptible({"interrupt": False})
 
-    assert d.actions("interrupt") == []
-    assert "interrupting" not in d.states()
-    assert d.failures()[0]["interruptTried"] is False
+    assert driver.actions("interrupt") == []
+    assert "interrupting" not in driver.states()
+    assert driver.failures()[0]["interruptTried"] is False
 
 
 def test_stuck_skips_interrupt():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000, interruptible=True, progress=True)
-    d.submit(10000, "t1")
-    d.before_tick = lambda now: d.progress(now, 1, 42)
-    d.run(40000, until=lambda: len(d.failures()) > 0)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000, interruptible=True, progress=True)
+    driver.submit(10000, "t1")
+    driver.before_tick = lambda now: driver.progress(now, 1, 42)
+    driver.run(40000, until=lambda: len(driver.failures()) > 0)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["stuck"] is True
     assert failures[0]["pythonRunning"] is False
     assert failures[0]["interruptTried"] is False
-    assert d.actions("interrupt") == []
+    assert driver.actions("interrupt") == []
     assert failures[0]["verdictAt"] - 10000 >= STUCK
     assert failures[0]["verdictAt"] - 10000 < PING + PONG
 
 
 def test_progress_advancing_not_stuck():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 10000, progress=True)
-    d.submit(10000, "t1", 20000)
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 10000, progress=True)
+    driver.submit(10000, "t1", 20000)
     counter = {"value": 0}
 
     def sample(now):
         counter["value"] += 1000
-        d.progress(now, 1, counter["value"])
+        driver.progress(now, 1, counter["value"])
 
-    d.before_tick = sample
-    d.run(29999)
-    assert d.failures() == []
+    driver.before_tick = sample
+    driver.run(29999)
+    assert driver.failures() == []
 
-    d.run(30000)
-    failures = d.failures()
+    driver.run(30000)
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "timeout"
     assert failures[0]["stuck"] is False
@@ -429,209 +429,211 @@ def test_progress_advancing_not_stuck():
 
 
 def test_forged_pongs_ignored():
-    d = Driver()
-    d.start(0)
-    healthy_until(d, 1, 5000)
-    d.restart(5000)
-    healthy_until(d, 2, 15000, at=5100)
-    last_pong = d.last_pong(2)
-    ignored_before = d.supervision.stats(d.now)["ignoredMessages"]
+    driver = Driver()
+    driver.start(0)
+    healthy_until(driver, 1, 5000)
+    driver.restart(5000)
+    healthy_until(driver, 2, 15000, at=5100)
+    last_pong = driver.last_pong(2)
+    ignored_before = driver.supervision.stats(driver.now)["ignoredMessages"]
 
     forged = 0
     for _ in range(100):
-        if len(d.failures()) > 0 or d.wakeup is None:
+        if len(driver.failures()) > 0 or driver.wakeup is None:
             break
-        d.run(d.wakeup)
-        ping = d.latest_ping(2)
+        driver.run(driver.wakeup)
+        ping = driver.latest_ping(2)
         if ping is None:
             continue
         seq = ping[0]
         nonce = ping[1]
-        d.deliver_pong(d.now + 5, 2, seq, nonce + 1)
-        d.deliver_pong(d.now + 5, 2, seq + 1, nonce)
-        d.deliver_pong(d.now + 5, 1, seq, nonce)
+        driver.deliver_pong(driver.now + 5, 2, seq, nonce + 1)
+        driver.deliver_pong(driver.now + 5, 2, seq + 1, nonce)
+        driver.deliver_pong(driver.now + 5, 1, seq, nonce)
         forged += 3
 
-    failures = d.failures()
+    failures = driver.failures()
     assert forged >= 6
     assert len(failures) == 1
     assert failures[0]["kind"] == "hang"
     assert failures[0]["generation"] == 2
     assert failures[0]["verdictAt"] - last_pong <= PING + PONG
-    assert d.supervision.stats(d.now)["ignoredMessages"] - ignored_before == forged
+    assert driver.supervision.stats(driver.now)["ignoredMessages"] - ignored_before == forged
 
 
 def test_stale_ready_ignored():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
-    actions = d.ready(20, 1)
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    actions = driver.ready(20, 1)
 
     assert actions == []
-    assert d.supervision.stats(20)["ignoredMessages"] == 1
+    assert driver.supervision.stats(20)["ignoredMessages"] == 1
 
 
 def test_result_for_other_task_ignored():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
-    d.submit(20, "t1")
-    actions = d.result(30, 1, "t9")
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    actions = driver.result(30, 1, "t9")
 
     assert actions == []
-    assert d.settled("t1") == []
-    assert d.supervision.stats(30)["ignoredMessages"] == 1
+    assert driver.settled("t1") == []
+    assert driver.supervision.stats(30)["ignoredMessages"] == 1
 
 
 # -- restart policy ---------------------------------------------------------------------
 
 
 def test_restart_backoff_grows():
-    d = Driver({"maxRestarts": 6, "restartWindow": 1000000, "backoffInitial": 1000,
-                "backoffFactor": 2, "backoffMax": 5000})
-    d.start(0)
+    driver = Driver({"maxRestarts": 6, "restartWindow": 1000000, "backoffInitial": 1000,
+                     "backoffFactor": 2, "backoffMax": 5000})
+    driver.start(0)
     delays = []
     for gen in range(1, 7):
-        born = spawn_time(d, gen)
-        d.ready(born + 10, gen)
-        d.worker_failed(born + 20, gen, "fatal")
-        d.run(born + 100000, until=lambda: spawn_time(d, gen + 1) is not None)
-        delays.append(spawn_time(d, gen + 1) - (born + 20))
+        born = spawn_time(driver, gen)
+        driver.ready(born + 10, gen)
+        driver.worker_failed(born + 20, gen, "fatal")
+        driver.run(born + 100000, until=lambda: spawn_time(driver, gen + 1) is not None)
+        delays.append(spawn_time(driver, gen + 1) - (born + 20))
 
     assert delays == [0, 1000, 2000, 4000, 5000, 5000]
 
-    born = spawn_time(d, 7)
-    d.ready(born + 10, 7)
-    d.worker_failed(born + 20, 7, "fatal")
-    assert d.supervision.state() == "failed"
-    last = d.failures()[-1]
+    born = spawn_time(driver, 7)
+    driver.ready(born + 10, 7)
+    driver.worker_failed(born + 20, 7, "fatal")
+    assert driver.supervision.state() == "failed"
+    last = driver.failures()[-1]
     assert last["recovered"] is None
     assert "restart limit reached" in last["message"]
-    assert d.supervision.stats(d.now)["restarts"] == 6
+    assert driver.supervision.stats(driver.now)["restarts"] == 6
 
 
 def test_restart_waits_in_recovering():
-    d = Driver({"backoffInitial": 3000})
-    d.start(0)
-    d.ready(10, 1)
-    d.worker_failed(20, 1, "fatal")
-    d.ready(30, 2)
-    d.worker_failed(40, 2, "crash")
+    driver = Driver({"backoffInitial": 3000})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.worker_failed(20, 1, "fatal")
+    driver.ready(30, 2)
+    driver.worker_failed(40, 2, "crash")
 
-    assert d.supervision.state() == "recovering"
-    assert d.wakeup == 3040
-    d.run(3039)
-    assert spawn_time(d, 3) is None
-    d.run(3040)
-    assert spawn_time(d, 3) == 3040
-    assert d.supervision.state() == "starting"
+    assert driver.supervision.state() == "recovering"
+    assert driver.wakeup == 3040
+    driver.run(3039)
+    assert spawn_time(driver, 3) is None
+    driver.run(3040)
+    assert spawn_time(driver, 3) == 3040
+    assert driver.supervision.state() == "starting"
 
 
 def test_restart_budget_spent_rejects_queue():
-    d = Driver({"maxRestarts": 2})
-    d.start(0)
-    d.ready(10, 1)
-    d.worker_failed(20, 1, "fatal")
-    d.ready(30, 2)
-    d.worker_failed(40, 2, "fatal")
-    d.run(1040)
-    assert spawn_time(d, 3) == 1040
+    driver = Driver({"maxRestarts": 2})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.worker_failed(20, 1, "fatal")
+    driver.ready(30, 2)
+    driver.worker_failed(40, 2, "fatal")
+    driver.run(1040)
+    assert spawn_time(driver, 3) == 1040
 
-    d.submit(1050, "t1")
-    d.submit(1050, "t2")
-    d.ready(1100, 3)
-    d.worker_failed(1200, 3, "fatal")
+    driver.submit(1050, "t1")
+    driver.submit(1050, "t2")
+    driver.ready(1100, 3)
+    driver.worker_failed(1200, 3, "fatal")
 
-    assert d.supervision.state() == "failed"
-    assert d.settled("t1")[0][:3] == ["reject", "t1", "fatal"]
-    queued = d.settled("t2")
+    assert driver.supervision.state() == "failed"
+    assert driver.settled("t1")[0][:3] == ["reject", "t1", "fatal"]
+    queued = driver.settled("t2")
     assert len(queued) == 1
     assert queued[0][:3] == ["reject", "t2", "failed"]
     assert "restart()" in queued[0][3]
-    assert d.submit(1300, "t3")[0][:3] == ["reject", "t3", "failed"]
-    assert d.wakeup is None
+    assert driver.submit(1300, "t3")[0][:3] == ["reject", "t3", "failed"]
+    assert driver.wakeup is None
 
 
 def test_restart_after_failed_starts_again():
-    d = Driver({"maxRestarts": 0})
-    d.start(0)
-    d.ready(10, 1)
-    d.worker_failed(20, 1, "fatal")
-    assert d.supervision.state() == "failed"
+    driver = Driver({"maxRestarts": 0})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.worker_failed(20, 1, "fatal")
+    assert driver.supervision.state() == "failed"
 
-    actions = d.restart(1000)
+    actions = driver.restart(1000)
     assert ["spawn", 0, 2] in actions
-    assert d.supervision.state() == "starting"
-    d.ready(1100, 2)
-    d.submit(1200, "t1")
-    assert d.result(1300, 2, "t1")[0] == ["resolve", "t1"]
+    assert driver.supervision.state() == "starting"
+    driver.ready(1100, 2)
+    driver.submit(1200, "t1")
+    assert driver.result(1300, 2, "t1")[0] == ["resolve", "t1"]
 
 
 def test_restart_resets_budget():
-    d = Driver({"maxRestarts": 2})
-    d.start(0)
+    driver = Driver({"maxRestarts": 2})
+    driver.start(0)
     for gen in [1, 2]:
-        born = spawn_time(d, gen)
-        d.ready(born + 10, gen)
-        d.worker_failed(born + 20, gen, "fatal")
-        d.run(born + 10000, until=lambda: spawn_time(d, gen + 1) is not None)
-    d.restart(d.now + 10)
-    restarted = spawn_time(d, 4)
-    d.ready(restarted + 10, 4)
-    actions = d.worker_failed(restarted + 20, 4, "fatal")
+        born = spawn_time(driver, gen)
+        driver.ready(born + 10, gen)
+        driver.worker_failed(born + 20, gen, "fatal")
+        driver.run(born + 10000, until=lambda: spawn_time(driver, gen + 1) is not None)
+    driver.restart(driver.now + 10)
+    restarted = spawn_time(driver, 4)
+    driver.ready(restarted + 10, 4)
+    actions = driver.worker_failed(restarted + 20, 4, "fatal")
 
     assert ["spawn", 0, 5] in actions
 
 
 @pytest.mark.parametrize("max_restarts", [0, 1, 5])
 def test_failing_start_spawns_one_plus_max(max_restarts):
-    d = Driver({"maxRestarts": max_restarts, "startupTimeout": 1000})
-    d.start(0)
-    d.run(10 ** 7)
+    driver = Driver({"maxRestarts": max_restarts, "startupTimeout": 1000})
+    driver.start(0)
+    driver.run(10 ** 7)
 
-    assert len(d.actions("spawn")) == 1 + max_restarts
-    assert d.supervision.state() == "failed"
-    assert all(failure["kind"] == "load" for failure in d.failures())
-    assert d.wakeup is None
+    assert len(driver.actions("spawn")) == 1 + max_restarts
+    assert driver.supervision.state() == "failed"
+    for failure in driver.failures():
+        assert failure["kind"] == "load"
+    assert driver.wakeup is None
 
 
 def test_failing_start_error_events_end_failed():
-    d = Driver({"maxRestarts": 3})
-    d.start(0)
+    driver = Driver({"maxRestarts": 3})
+    driver.start(0)
     for _ in range(20):
-        if d.supervision.state() == "failed":
+        if driver.supervision.state() == "failed":
             break
-        gen = spawned_gens(d)[-1]
-        d.error_event(d.now + 50, gen)
-        d.run(d.now + 100000, until=lambda: spawned_gens(d)[-1] != gen or d.supervision.state() == "failed")
+        spawns = len(driver.actions("spawn"))
+        driver.error_event(driver.now + 50, spawned_gens(driver)[-1])
+        driver.run(driver.now + 100000,
+                   until=lambda: len(driver.actions("spawn")) > spawns or driver.supervision.state() == "failed")
 
-    assert d.supervision.state() == "failed"
-    assert len(d.actions("spawn")) == 4
+    assert driver.supervision.state() == "failed"
+    assert len(driver.actions("spawn")) == 4
 
 
 def test_restart_window_forgets_old_restarts():
-    d = Driver({"maxRestarts": 2, "restartWindow": 10000})
-    d.start(0)
+    driver = Driver({"maxRestarts": 2, "restartWindow": 10000})
+    driver.start(0)
     for gen in range(1, 8):
-        born = spawn_time(d, gen)
-        d.ready(born + 10, gen)
-        actions = d.worker_failed(born + 20000, gen, "fatal")
+        born = spawn_time(driver, gen)
+        driver.ready(born + 10, gen)
+        actions = driver.worker_failed(born + 20000, gen, "fatal")
         assert ["spawn", 0, gen + 1] in actions
 
-    assert d.supervision.state() == "starting"
+    assert driver.supervision.state() == "starting"
 
 
 def test_auto_restart_off_fails():
-    d = Driver({"autoRestart": False})
-    d.start(0)
-    d.ready(10, 1)
-    d.worker_failed(20, 1, "oom")
+    driver = Driver({"autoRestart": False})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.worker_failed(20, 1, "oom")
 
-    assert d.supervision.state() == "failed"
-    failures = d.failures()
+    assert driver.supervision.state() == "failed"
+    failures = driver.failures()
     assert failures[0]["recovered"] is None
     assert "autoRestart" in failures[0]["message"]
-    assert spawned_gens(d) == [1]
+    assert spawned_gens(driver) == [1]
 
 
 def test_policy_delays_capped():
@@ -655,248 +657,252 @@ def test_policy_budget_and_window():
 
 
 def test_retry_requeues_lost_task_once():
-    d = Driver({"retries": 1})
-    d.start(0)
-    d.ready(10, 1)
-    d.submit(20, "t1")
-    d.worker_failed(30, 1, "fatal")
-    assert d.settled("t1") == []
+    driver = Driver({"retries": 1})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    driver.worker_failed(30, 1, "fatal")
+    assert driver.settled("t1") == []
 
-    actions = d.ready(40, 2)
+    actions = driver.ready(40, 2)
     assert ["run", 0, 2, "t1"] in actions
 
-    d.worker_failed(50, 2, "fatal")
-    settled = d.settled("t1")
+    driver.worker_failed(50, 2, "fatal")
+    settled = driver.settled("t1")
     assert len(settled) == 1
     assert settled[0][:3] == ["reject", "t1", "fatal"]
     assert settled[0][4] == 2
 
 
 def test_no_retries_rejects_lost_task():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
-    d.submit(20, "t1")
-    d.worker_failed(30, 1, "crash")
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    driver.worker_failed(30, 1, "crash")
 
-    settled = d.settled("t1")
+    settled = driver.settled("t1")
     assert len(settled) == 1
     assert settled[0][:3] == ["reject", "t1", "crash"]
     assert settled[0][4] == 1
 
 
 def test_memory_error_gives_oom():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
-    d.submit(20, "t1")
-    d.python_error(30, 1, "t1", "MemoryError", "out of memory")
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    driver.python_error(30, 1, "t1", "MemoryError", "out of memory")
 
-    assert d.failures()[0]["kind"] == "oom"
-    assert d.settled("t1")[0][:3] == ["reject", "t1", "oom"]
-    assert d.supervision.state() == "starting"
+    assert driver.failures()[0]["kind"] == "oom"
+    assert driver.settled("t1")[0][:3] == ["reject", "t1", "oom"]
+    assert driver.supervision.state() == "starting"
 
 
 def test_python_error_rejects_python():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
-    d.submit(20, "t1")
-    d.python_error(30, 1, "t1", "ValueError", "bad value")
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    driver.python_error(30, 1, "t1", "ValueError", "bad value")
 
-    assert d.settled("t1") == [["reject", "t1", "python", "ValueError: bad value", 1]]
-    assert d.failures() == []
-    assert d.supervision.state() == "ready"
+    assert driver.settled("t1") == [["reject", "t1", "python", "ValueError: bad value", 1]]
+    assert driver.failures() == []
+    assert driver.supervision.state() == "ready"
 
 
 def test_stop_settles_running_and_queued():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
     for task in ["t1", "t2", "t3"]:
-        d.submit(20, task)
-    d.stop(30)
+        driver.submit(20, task)
+    driver.stop(30)
 
-    assert d.settled("t1") == [["reject", "t1", "stopped", "the supervisor was stopped", 1]]
-    assert d.settled("t2") == [["reject", "t2", "stopped", "the supervisor was stopped", 0]]
-    assert d.settled("t3") == [["reject", "t3", "stopped", "the supervisor was stopped", 0]]
-    assert d.supervision.state() == "stopped"
-    assert ["terminate", 0, 1] in [entry[1] for entry in d.actions("terminate")]
-    assert d.wakeup is None
+    assert driver.settled("t1") == [["reject", "t1", "stopped", "the supervisor was stopped", 1]]
+    assert driver.settled("t2") == [["reject", "t2", "stopped", "the supervisor was stopped", 0]]
+    assert driver.settled("t3") == [["reject", "t3", "stopped", "the supervisor was stopped", 0]]
+    assert driver.supervision.state() == "stopped"
+    assert ["terminate", 0, 1] in [entry[1] for entry in driver.actions("terminate")]
+    assert driver.wakeup is None
 
-    assert d.result(40, 1, "t1") == []
-    assert d.settled("t1")[0][0] == "reject"
-    assert len(d.settled("t1")) == 1
-    assert d.submit(50, "t4")[0][:3] == ["reject", "t4", "stopped"]
-    assert d.restart(60) == []
-    assert d.supervision.state() == "stopped"
+    assert driver.result(40, 1, "t1") == []
+    assert driver.settled("t1")[0][0] == "reject"
+    assert len(driver.settled("t1")) == 1
+    assert driver.submit(50, "t4")[0][:3] == ["reject", "t4", "stopped"]
+    assert driver.restart(60) == []
+    assert driver.supervision.state() == "stopped"
 
 
 def test_restart_rejects_running_keeps_queue():
-    d = Driver()
-    d.start(0)
-    d.ready(10, 1)
-    d.submit(20, "t1")
-    d.submit(20, "t2")
-    d.restart(30)
+    driver = Driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    driver.submit(20, "t2")
+    driver.restart(30)
 
-    assert d.settled("t1") == [["reject", "t1", "stopped", "the worker was restarted by restart()", 1]]
-    assert d.settled("t2") == []
-    actions = d.ready(40, 2)
+    assert driver.settled("t1") == [["reject", "t1", "stopped", "the worker was restarted by restart()", 1]]
+    assert driver.settled("t2") == []
+    actions = driver.ready(40, 2)
     assert ["run", 0, 2, "t2"] in actions
-    d.result(50, 2, "t2")
-    assert d.settled("t2") == [["resolve", "t2"]]
+    driver.result(50, 2, "t2")
+    assert driver.settled("t2") == [["resolve", "t2"]]
 
 
 def test_tasks_settle_once_across_verdicts():
-    d = Driver({"retries": 1, "interruptGrace": 1000})
-    d.start(0)
+    driver = Driver({"retries": 1, "interruptGrace": 1000})
+    driver.start(0)
     submitted = []
 
     def submit(task, timeout=None):
         submitted.append(task)
-        d.submit(d.now, task, timeout)
+        driver.submit(driver.now, task, timeout)
 
-    healthy_until(d, 1, 5000, interruptible=True)
+    healthy_until(driver, 1, 5000, interruptible=True)
     submit("a")
     submit("b", 3000)
     submit("c")
-    d.run(30000, until=lambda: spawn_time(d, 2) is not None)
-    healthy_until(d, 2, d.now + 100, at=d.now + 50)
-    d.result(d.now + 10, 2, "a")
+    driver.run(30000, until=lambda: spawn_time(driver, 2) is not None)
+    healthy_until(driver, 2, driver.now + 100, at=driver.now + 50)
+    driver.result(driver.now + 10, 2, "a")
     submit("d")
-    d.run(d.now + 30000, until=lambda: spawn_time(d, 3) is not None)
-    d.restart(d.now + 10)
+    driver.run(driver.now + 30000, until=lambda: spawn_time(driver, 3) is not None)
+    driver.restart(driver.now + 10)
     submit("e")
-    d.ready(d.now + 10, spawned_gens(d)[-1])
+    driver.ready(driver.now + 10, spawned_gens(driver)[-1])
     submit("f")
-    d.stop(d.now + 10)
+    driver.stop(driver.now + 10)
 
     for task in submitted:
-        assert len(d.settled(task)) == 1, task
+        assert len(driver.settled(task)) == 1, task
+    assert driver.settled("a") == [["resolve", "a"]]
+    runs_of_b = [entry for entry in driver.actions("run") if entry[1][3] == "b"]
+    assert len(runs_of_b) == 2
+    assert driver.settled("b")[0][:3] == ["reject", "b", "stopped"]
 
 
 def test_max_queue_overloaded():
-    d = Driver({"size": 1, "maxQueue": 2, "startConcurrency": 1}, pool=True)
-    d.start(0)
-    d.submit(10, "t1")
-    d.submit(10, "t2")
-    rejected = d.submit(10, "t3")
+    driver = Driver({"size": 1, "maxQueue": 2, "startConcurrency": 1}, pool=True)
+    driver.start(0)
+    driver.submit(10, "t1")
+    driver.submit(10, "t2")
+    rejected = driver.submit(10, "t3")
 
     assert len(rejected) == 1
     assert rejected[0][:3] == ["reject", "t3", "overloaded"]
     assert "maxQueue 2" in rejected[0][3]
-    assert d.supervision.stats(10)["queueLength"] == 2
+    assert driver.supervision.stats(10)["queueLength"] == 2
 
-    d.ready(20, 1)
-    assert d.supervision.stats(20)["queueLength"] == 1
-    accepted = d.submit(30, "t4")
+    driver.ready(20, 1)
+    assert driver.supervision.stats(20)["queueLength"] == 1
+    accepted = driver.submit(30, "t4")
     assert accepted == []
-    assert d.supervision.stats(30)["queueLength"] == 2
+    assert driver.supervision.stats(30)["queueLength"] == 2
 
 
 # -- hot spare --------------------------------------------------------------------------
 
 
 def test_spare_spawned_after_ready():
-    d = Driver({"hotSpare": True})
-    start = d.start(0)
+    driver = Driver({"hotSpare": True})
+    start = driver.start(0)
     assert [action for action in start if action[0] == "spawn"] == [["spawn", 0, 1]]
 
-    actions = d.ready(100, 1)
+    actions = driver.ready(100, 1)
     assert ["spawn", 0, 2] in actions
-    assert d.supervision.stats(100)["members"][0]["spareReady"] is False
+    assert driver.supervision.stats(100)["members"][0]["spareReady"] is False
 
-    d.ready(200, 2)
-    assert d.supervision.stats(200)["members"][0]["spareReady"] is True
-    assert d.supervision.stats(200)["generation"] == 1
+    driver.ready(200, 2)
+    assert driver.supervision.stats(200)["members"][0]["spareReady"] is True
+    assert driver.supervision.stats(200)["generation"] == 1
 
 
 def test_spare_takes_over_on_verdict():
-    d = Driver({"hotSpare": True})
-    d.start(0)
-    d.ready(100, 1)
-    d.ready(200, 2)
-    d.reply_to_pings(1)
-    d.run(10000)
-    d.hang(1)
-    mark = len(d.log)
-    d.run(60000, until=lambda: len(d.failures()) > 0)
+    driver = Driver({"hotSpare": True})
+    driver.start(0)
+    driver.ready(100, 1)
+    driver.ready(200, 2)
+    driver.reply_to_pings(1)
+    driver.run(10000)
+    driver.hang(1)
+    mark = len(driver.log)
+    driver.run(60000, until=lambda: len(driver.failures()) > 0)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["recovered"] == "spare"
     assert failures[0]["stateLost"] is True
     assert failures[0]["generation"] == 1
-    assert d.states(since=mark) == ["unresponsive", "recovering", "ready"]
-    verdict_time = d.now
-    same_tick = [entry[1] for entry in d.log[mark:] if entry[0] == verdict_time]
+    assert driver.states(since=mark) == ["unresponsive", "recovering", "ready"]
+    verdict_time = driver.now
+    same_tick = [entry[1] for entry in driver.log[mark:] if entry[0] == verdict_time]
     assert ["terminate", 0, 1] in same_tick
     assert ["state", 0, "ready", 2] in same_tick
     assert ["spawn", 0, 3] in same_tick
     assert any(action[0] == "ping" and action[2] == 2 for action in same_tick)
-    assert d.supervision.state() == "ready"
-    assert d.supervision.stats(d.now)["generation"] == 2
+    assert driver.supervision.state() == "ready"
+    assert driver.supervision.stats(driver.now)["generation"] == 2
 
 
 def test_spare_takeover_runs_retried_task():
-    d = Driver({"hotSpare": True, "retries": 1})
-    d.start(0)
-    d.ready(100, 1)
-    d.ready(200, 2)
-    d.submit(300, "t1")
-    actions = d.worker_failed(400, 1, "fatal")
+    driver = Driver({"hotSpare": True, "retries": 1})
+    driver.start(0)
+    driver.ready(100, 1)
+    driver.ready(200, 2)
+    driver.submit(300, "t1")
+    actions = driver.worker_failed(400, 1, "fatal")
 
     assert ["run", 0, 2, "t1"] in actions
-    assert d.settled("t1") == []
+    assert driver.settled("t1") == []
 
 
 def test_spare_not_loaded_takes_over_starting():
-    d = Driver({"hotSpare": True})
-    d.start(0)
-    d.ready(100, 1)
-    d.worker_failed(200, 1, "fatal")
+    driver = Driver({"hotSpare": True})
+    driver.start(0)
+    driver.ready(100, 1)
+    driver.worker_failed(200, 1, "fatal")
 
-    assert d.supervision.state() == "starting"
-    assert d.failures()[0]["recovered"] == "spare"
-    assert spawned_gens(d) == [1, 2]
-    d.ready(300, 2)
-    assert d.supervision.state() == "ready"
-    assert spawned_gens(d) == [1, 2, 3]
+    assert driver.supervision.state() == "starting"
+    assert driver.failures()[0]["recovered"] == "spare"
+    assert spawned_gens(driver) == [1, 2]
+    driver.ready(300, 2)
+    assert driver.supervision.state() == "ready"
+    assert spawned_gens(driver) == [1, 2, 3]
 
 
 def test_spare_load_failure_retried_later():
-    d = Driver({"hotSpare": True, "backoffInitial": 1000})
-    d.start(0)
-    d.ready(100, 1)
-    actions = d.error_event(200, 2)
+    driver = Driver({"hotSpare": True, "backoffInitial": 1000})
+    driver.start(0)
+    driver.ready(100, 1)
+    actions = driver.error_event(200, 2)
 
     assert ["terminate", 0, 2] in actions
-    assert d.failures() == []
-    assert d.supervision.state() == "ready"
-    d.reply_to_pings(1)
-    d.run(1199)
-    assert spawned_gens(d) == [1, 2]
-    d.run(1200)
-    assert spawned_gens(d) == [1, 2, 3]
+    assert driver.failures() == []
+    assert driver.supervision.state() == "ready"
+    driver.reply_to_pings(1)
+    driver.run(1199)
+    assert spawned_gens(driver) == [1, 2]
+    driver.run(1200)
+    assert spawned_gens(driver) == [1, 2, 3]
 
 
 def test_spare_retry_not_due_at_tick_time():
     # The spare's startup deadline and the active's pong deadline both fall at 3000. The
     # spare is dropped, the active restarts, and with backoffInitial 0 the spare may
     # be retried at once, but the new active is not loaded yet, so no spare starts.
-    d = Driver({"hotSpare": True, "backoffInitial": 0, "pingInterval": 500,
-                "pongTimeout": 2000, "startupTimeout": 2000})
-    d.start(0)
-    d.ready(1000, 1)
-    assert spawned_gens(d) == [1, 2]
-    d.run(2999)
-    actions = d.tick(3000)
+    driver = Driver({"hotSpare": True, "backoffInitial": 0, "pingInterval": 500,
+                     "pongTimeout": 2000, "startupTimeout": 2000})
+    driver.start(0)
+    driver.ready(1000, 1)
+    assert spawned_gens(driver) == [1, 2]
+    driver.run(2999)
+    actions = driver.tick(3000)
 
     assert ["terminate", 0, 2] in actions
     assert ["spawn", 0, 3] in actions
-    assert d.supervision.state() == "starting"
-    assert d.wakeup > 3000
+    assert driver.supervision.state() == "starting"
+    assert driver.wakeup > 3000
 
 
 # -- pool -------------------------------------------------------------------------------
@@ -908,16 +914,16 @@ def pool_driver(extra=None):
     return Driver(values, pool=True)
 
 
-def loading_count(d):
+def loading_count(driver):
     """Count the spawned generations that have neither reported ready nor been terminated."""
     loading = set()
-    for entry in d.log:
+    for entry in driver.log:
         action = entry[1]
         if action[0] == "spawn":
             loading.add(action[2])
         if action[0] == "terminate" and action[2] in loading:
             loading.discard(action[2])
-    for member in d.supervision.members:
+    for member in driver.supervision.members:
         for incarnation in [member.active, member.spare]:
             if incarnation is not None and incarnation.loaded:
                 loading.discard(incarnation.gen)
@@ -926,100 +932,100 @@ def loading_count(d):
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_pool_start_concurrency(limit):
-    d = pool_driver({"startConcurrency": limit})
-    d.start(0)
-    assert len(d.actions("spawn")) == limit
-    assert loading_count(d) == limit
+    driver = pool_driver({"startConcurrency": limit})
+    driver.start(0)
+    assert len(driver.actions("spawn")) == limit
+    assert loading_count(driver) == limit
 
-    highest = loading_count(d)
+    highest = loading_count(driver)
     for step in range(30):
-        waiting = [member for member in d.supervision.members
+        waiting = [member for member in driver.supervision.members
                    if member.active is not None and not member.active.loaded]
         if len(waiting) == 0:
             break
         gen = waiting[0].active.gen
         if step % 3 == 1:
-            d.worker_failed(100 * (step + 1), gen, "fatal")
+            driver.worker_failed(100 * (step + 1), gen, "fatal")
         else:
-            d.ready(100 * (step + 1), gen)
-        highest = max(highest, loading_count(d))
+            driver.ready(100 * (step + 1), gen)
+        highest = max(highest, loading_count(driver))
 
     assert highest <= limit
-    assert d.supervision.stats(d.now)["ready"] == 3
+    assert driver.supervision.stats(driver.now)["ready"] == 3
 
 
 def test_pool_dispatches_to_ready_members():
-    d = pool_driver()
-    d.start(0)
-    d.ready(10, 1)
-    first = d.submit(20, "t1")
-    second = d.submit(20, "t2")
+    driver = pool_driver()
+    driver.start(0)
+    driver.ready(10, 1)
+    first = driver.submit(20, "t1")
+    second = driver.submit(20, "t2")
 
     assert ["run", 0, 1, "t1"] in first
     assert second == []
-    assert d.supervision.stats(20)["queueLength"] == 1
-    actions = d.ready(30, 2)
+    assert driver.supervision.stats(20)["queueLength"] == 1
+    actions = driver.ready(30, 2)
     assert ["run", 1, 2, "t2"] in actions
 
 
 def test_pool_missed_round_gets_no_task():
-    d = pool_driver()
-    d.start(0)
+    driver = pool_driver()
+    driver.start(0)
     for gen in [1, 2, 3]:
-        d.reply_to_pings(gen)
-        d.ready(0, gen)
-    d.run(10000)
-    d.hang(1)
-    d.run(11999)
-    assert d.supervision.stats(11999)["members"][0]["dispatchable"] is True
+        driver.reply_to_pings(gen)
+        driver.ready(0, gen)
+    driver.run(10000)
+    driver.hang(1)
+    driver.run(11999)
+    assert driver.supervision.stats(11999)["members"][0]["dispatchable"] is True
 
-    d.run(12000)
-    stats = d.supervision.stats(12000)
+    driver.run(12000)
+    stats = driver.supervision.stats(12000)
     assert stats["members"][0]["dispatchable"] is False
     assert stats["members"][1]["dispatchable"] is True
     runs = []
     for task in ["t1", "t2", "t3"]:
-        runs.extend(action for action in d.submit(12000, task) if action[0] == "run")
+        runs.extend(action for action in driver.submit(12000, task) if action[0] == "run")
 
     assert [action[1] for action in runs] == [1, 2]
-    assert d.supervision.stats(12000)["queueLength"] == 1
+    assert driver.supervision.stats(12000)["queueLength"] == 1
 
 
 def test_pool_failed_member_leaves_pool_smaller():
-    d = pool_driver({"autoRestart": False})
-    d.start(0)
+    driver = pool_driver({"autoRestart": False})
+    driver.start(0)
     for gen in [1, 2, 3]:
-        d.ready(10, gen)
-    d.worker_failed(20, 2, "fatal")
+        driver.ready(10, gen)
+    driver.worker_failed(20, 2, "fatal")
 
-    stats = d.supervision.stats(20)
+    stats = driver.supervision.stats(20)
     assert stats["size"] == 3
     assert stats["alive"] == 2
     assert stats["ready"] == 2
     assert stats["members"][1]["state"] == "failed"
-    assert d.supervision.state() == "ready"
+    assert driver.supervision.state() == "ready"
 
     runs = []
     for task in ["t1", "t2", "t3"]:
-        runs.extend(action for action in d.submit(30, task) if action[0] == "run")
+        runs.extend(action for action in driver.submit(30, task) if action[0] == "run")
     assert sorted(action[1] for action in runs) == [0, 2]
-    assert d.settled("t3") == []
+    assert driver.settled("t3") == []
 
 
 def test_pool_all_failed_rejects_queue():
-    d = pool_driver({"autoRestart": False})
-    d.start(0)
+    driver = pool_driver({"autoRestart": False})
+    driver.start(0)
     for gen in [1, 2, 3]:
-        d.ready(10, gen)
+        driver.ready(10, gen)
     for task in ["t1", "t2", "t3", "t4"]:
-        d.submit(20, task)
+        driver.submit(20, task)
     for gen in [1, 2, 3]:
-        d.worker_failed(30, gen, "fatal")
+        driver.worker_failed(30, gen, "fatal")
 
-    assert d.supervision.state() == "failed"
-    assert d.settled("t4")[0][:3] == ["reject", "t4", "failed"]
+    assert driver.supervision.state() == "failed"
+    assert driver.settled("t4")[0][:3] == ["reject", "t4", "failed"]
     for task in ["t1", "t2", "t3"]:
-        assert d.settled(task)[0][:3] == ["reject", task, "fatal"]
+        assert driver.settled(task)[0][:3] == ["reject", task, "fatal"]
 
 
 # -- phi accrual detector ---------------------------------------------------------------
@@ -1098,12 +1104,12 @@ def test_phi_jittery_healthy_not_suspected():
 
 
 def silent_after_regular_pongs(detector):
-    d = Driver({"detector": detector})
-    d.start(0)
-    healthy_until(d, 1, 40000)
-    last_pong = d.last_pong(1)
-    d.run(100000, until=lambda: len(d.failures()) > 0)
-    return [d.failures(), last_pong]
+    driver = Driver({"detector": detector})
+    driver.start(0)
+    healthy_until(driver, 1, 40000)
+    last_pong = driver.last_pong(1)
+    driver.run(100000, until=lambda: len(driver.failures()) > 0)
+    return [driver.failures(), last_pong]
 
 
 def test_phi_verdict_sooner_than_fixed():
@@ -1120,47 +1126,50 @@ def test_phi_verdict_sooner_than_fixed():
 
 def test_phi_jittery_worker_not_suspected():
     rng = random.Random(1187)
-    d = Driver({"detector": "phi"})
-    d.start(0)
-    d.ready(0, 1)
-    d.reply_to_pings(1, lambda: min(1500, max(1, round(rng.gauss(400, 212)))))
-    d.run(600000)
+    driver = Driver({"detector": "phi"})
+    driver.start(0)
+    driver.reply_to_pings(1, lambda: min(1500, max(1, round(rng.gauss(400, 212)))))
+    driver.ready(0, 1)
+    driver.run(600000)
 
-    assert d.failures() == []
-    assert d.supervision.stats(600000)["pongsReceived"] >= 290
+    assert driver.failures() == []
+    assert driver.supervision.stats(600000)["pongsReceived"] >= 290
 
 
 def test_phi_irregular_intervals_no_busy_loop():
     # Pongs alternately 10 ms and 1000 ms after their pings give a wide spread, so the
     # phi deadline falls after the fixed pong deadline of a worker that then falls silent.
-    d = Driver({"detector": "phi"})
-    d.start(0)
-    d.ready(0, 1)
-    d.pong(10, 1)
+    driver = Driver({"detector": "phi"})
+    driver.start(0)
+    driver.ready(0, 1)
+    driver.pong(10, 1)
     for index in range(1, 6):
-        d.run(2000 * index)
-        d.pong(2000 * index + [10, 1000][index % 2], 1)
-    d.run(60000, until=lambda: len(d.failures()) > 0)
+        driver.run(2000 * index)
+        driver.pong(2000 * index + [10, 1000][index % 2], 1)
+    driver.run(60000, until=lambda: len(driver.failures()) > 0)
 
-    failures = d.failures()
+    failures = driver.failures()
     assert len(failures) == 1
     assert failures[0]["kind"] == "hang"
 
 
 def failures_after_long_task(detector):
-    """Run a 5.9 s task without a timeout and return the failures until just after its result.
+    """Run a 5.9 s task without a timeout on a healthy worker and return the failures.
 
-    The worker sends no pong while the task runs, and the pongs it owes arrive 5 ms
+    The worker sends no pong while the task runs, and the pong it owes arrives 5 ms
     after the result. No ping has then been outstanding for pongTimeout.
     """
-    d = Driver({"detector": detector})
-    d.start(0)
-    healthy_until(d, 1, 8100)
-    d.submit(8100, "t1")
-    d.run(13999)
-    d.result(14000, 1, "t1")
-    d.run(14004)
-    return d.failures()
+    driver = Driver({"detector": detector})
+    driver.start(0)
+    healthy_until(driver, 1, 8100)
+    driver.submit(8100, "t1")
+    driver.run(13999)
+    driver.result(14000, 1, "t1")
+    driver.run(14004)
+    driver.pong(14005, 1)
+    driver.reply_to_pings(1)
+    driver.run(30000)
+    return driver.failures()
 
 
 def test_phi_no_verdict_right_after_long_task():
@@ -1171,15 +1180,15 @@ def test_phi_no_verdict_right_after_long_task():
 def test_phi_threshold_out_of_reach():
     # phi_of() never exceeds 300 because it clamps the probability at 1e-300.
     try:
-        d = Driver({"detector": "phi", "phiThreshold": 300})
+        driver = Driver({"detector": "phi", "phiThreshold": 300})
     except OptionError as error:
         assert error.is_range is True
         return
-    d.start(0)
-    healthy_until(d, 1, 20000)
-    d.run(200000, until=lambda: len(d.failures()) > 0)
+    driver.start(0)
+    healthy_until(driver, 1, 20000)
+    driver.run(200000, until=lambda: len(driver.failures()) > 0)
 
-    assert len(d.failures()) == 1
+    assert len(driver.failures()) == 1
 
 
 # -- options ----------------------------------------------------------------------------
@@ -1301,26 +1310,26 @@ def test_task_timeout_validation():
 
 
 def test_illegal_transition_names_state_and_event():
-    d = Driver()
-    d.start(0)
+    driver = Driver()
+    driver.start(0)
 
     with pytest.raises(core.IllegalTransition) as caught:
-        d.member().goto(core.BUSY, "run")
+        driver.member().goto(core.BUSY, "run")
 
     assert "starting" in str(caught.value)
     assert "busy" in str(caught.value)
     assert "run" in str(caught.value)
-    assert d.member().state == core.STARTING
+    assert driver.member().state == core.STARTING
 
 
 def test_stats_counts_heartbeat():
-    d = Driver()
-    d.start(0)
-    d.reply_to_pings(1, 25)
-    d.ready(0, 1)
-    d.run(10000)
-    d.submit(10000, "t1")
-    stats = d.supervision.stats(10400)
+    driver = Driver()
+    driver.start(0)
+    driver.reply_to_pings(1, 25)
+    driver.ready(0, 1)
+    driver.run(10000)
+    driver.submit(10000, "t1")
+    stats = driver.supervision.stats(10400)
 
     assert stats["pingsSent"] == 6
     assert stats["pongsReceived"] == 5
@@ -1332,10 +1341,10 @@ def test_stats_counts_heartbeat():
 
 
 def test_busy_loop_guard_detects_stuck_clock():
-    d = Driver()
-    d.start(0)
-    d.ready(0, 1)
-    d.supervision.next_wakeup = lambda now: now
+    driver = Driver()
+    driver.start(0)
+    driver.ready(0, 1)
+    driver.supervision.next_wakeup = lambda now: now
 
     with pytest.raises(BusyLoop):
-        d.run(10000)
+        driver.run(10000)
