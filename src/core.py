@@ -365,6 +365,8 @@ class Member:
         """Judge the worker; try the soft interrupt first when it can help."""
         self.goto(UNRESPONSIVE, kind)
         details["verdictAt"] = now
+        if "pythonRunning" not in details:
+            details["pythonRunning"] = self.python_running(now)
         can_interrupt = (self.active is not None and self.active.interruptible
                          and self.settings.get("interrupt") is not False
                          and (kind == protocol.HANG or kind == protocol.TIMEOUT)

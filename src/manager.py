@@ -277,7 +277,7 @@ class _Supervised:
         for gen in self._core.beacon_generations():
             record = self._record(gen)
             if record is not None and record["progress"] is not None:
-                self._core.on_progress(now(), gen, Atomics.load(record["progress"], 0))
+                self._apply(self._core.on_progress(now(), gen, Atomics.load(record["progress"], 0)))
 
     # -- workers --------------------------------------------------------------------------
 

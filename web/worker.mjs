@@ -148,6 +148,11 @@ self.addEventListener("message", (event) => {
     }
     return;
   }
+  // A bare JavaScript round trip, the baseline the benchmark sets the pong beside.
+  if (data && data.type === "echo") {
+    post({ type: "echo", seq: data.seq });
+    return;
+  }
   try {
     responder.handle(data);
   } catch (error) {

@@ -887,7 +887,7 @@ def test_spare_load_failure_retried_later():
     assert spawned_gens(driver) == [1, 2, 3]
 
 
-def test_spare_retry_not_due_at_tick_time():
+def test_spare_retry_wakeup_after_tick():
     # The spare's startup deadline and the active's pong deadline both fall at 3000. The
     # spare is dropped, the active restarts, and with backoffInitial 0 the spare may
     # be retried at once, but the new active is not loaded yet, so no spare starts.
@@ -1166,13 +1166,15 @@ def failures_after_long_task(detector):
     driver.run(13999)
     driver.result(14000, 1, "t1")
     driver.run(14004)
-    driver.pong(14005, 1)
+    owed = driver.latest_ping(1)
+    if owed is not None:
+        driver.deliver_pong(14005, 1, owed[0], owed[1])
     driver.reply_to_pings(1)
     driver.run(30000)
     return driver.failures()
 
 
-def test_phi_no_verdict_right_after_long_task():
+def test_phi_spares_worker_after_long_task():
     assert failures_after_long_task("fixed") == []
     assert failures_after_long_task("phi") == []
 

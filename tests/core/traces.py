@@ -1,9 +1,9 @@
 """Random event traces for the property and differential tests.
 
 A trace is built event by event against a CPython Supervision, so that each event is one an
-adapter could see: `ready` only for a generation still loading, pongs that reply to the
-newest ping (`pong_latest`), results and errors only for a running task. Every step is a pair of
-integers [choice, number] that `build` turns into one event given the current state, so
+adapter could see. A `ready` comes only for a generation still loading, a `pong_latest` replies
+to the newest ping, and results and errors come only for a running task. Every step is a pair
+of integers [choice, number] that `build` turns into one event given the current state, so
 hypothesis can shrink the pairs and random.Random can draw them. Times are integers.
 """
 
@@ -29,6 +29,7 @@ class Recorder:
         self.log = []            # one dict per event: event, actions, wakeup, deferred, ignored
         self.now = 0
         self.wakeup = None
+        self.drain_from = None   # index in `log` of the first event of the drain phase
 
     def apply(self, event):
         ignored = self.supervision.ignored

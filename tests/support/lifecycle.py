@@ -96,7 +96,8 @@ class LifecyclePage:
             self.browser_session.send("Target.closeTarget", {"targetId": target_id})
 
     def freeze(self):
-        # A visible page is hidden first: Chromium sends visibilitychange, then freeze.
+        # Hide the page first, as Chromium freezes only background pages. Freezing a visible
+        # page hides it without a tab in front, and show() then cannot make it visible again.
         self.page_session.send("Page.setWebLifecycleState", {"state": "frozen"})
 
     def resume(self):
