@@ -131,6 +131,10 @@ class Member:
             self.settings.get("maxRestarts"), self.settings.get("restartWindow"),
             self.settings.get("backoffInitial"), self.settings.get("backoffFactor"),
             self.settings.get("backoffMax"))
+        self.spare_policy = RestartPolicy(
+            self.settings.get("maxRestarts"), self.settings.get("restartWindow"),
+            self.settings.get("backoffInitial"), self.settings.get("backoffFactor"),
+            self.settings.get("backoffMax"))
         self.detector = None
         if self.settings.get("detector") == "phi":
             self.detector = PhiAccrual(self.settings.get("phiThreshold"), 100,
@@ -330,6 +334,9 @@ class Member:
         task = self.task
         self.task = None
         self.progress_changed_at = None
+        if self.detector is not None:
+            # The task held the pongs back; phi counts the silence from its end.
+            self.detector.restart(now)
         if self.state == BUSY:
             self.goto(READY, "task settled")
             if task.deadline is not None:
@@ -473,11 +480,14 @@ class Member:
         self.owner.member_failed(now)
 
     def on_spare_failure(self, now, kind, message):
+        """A spare that failed to load is replaced after a backoff from its own budget."""
         self.owner.emit(["terminate", self.index, self.spare.gen])
         self.spare = None
-        delay = self.policy.next_delay(now)
+        delay = self.spare_policy.next_delay(now)
         if delay < 0:
-            delay = self.settings.get("backoffMax")
+            # The spare budget is spent: wait a whole window before loading spares again.
+            self.spare_policy.reset()
+            delay = self.settings.get("restartWindow")
         self.spare_retry_at = now + max(delay, self.settings.get("backoffInitial"))
 
     # -- time -----------------------------------------------------------------------------
@@ -486,8 +496,6 @@ class Member:
         if self.state == RECOVERING and self.restart_at is not None and now >= self.restart_at:
             self.restart_at = None
             self.request_spawn(now)
-        if self.spare_retry_at is not None and now >= self.spare_retry_at:
-            self.spare_retry_at = None
         if self.progress_due is not None and now >= self.progress_due:
             # The adapter sampled the counter just before this tick.
             self.progress_due = now + self.settings.get("stuckTimeout") / 4
@@ -561,7 +569,7 @@ class Member:
             times.append(self.restart_at)
         if self.spare is not None and not self.spare.loaded:
             times.append(self.spare.startup_deadline)
-        if self.spare_retry_at is not None:
+        if self.spare_retry_at is not None and self.spare_retry_at > now:
             times.append(self.spare_retry_at)
         if self.active is not None and self.state == STARTING:
             times.append(self.active.startup_deadline)
@@ -573,10 +581,11 @@ class Member:
             if self.next_ping_at is not None:
                 times.append(self.next_ping_at)
             judged = not hidden and not (self.state == BUSY and self.task.deadline is not None)
+            phi_rules = self.detector is not None and self.state == READY and self.detector.ready()
             deadline = self.pong_deadline()
-            if deadline is not None and judged:
+            if deadline is not None and judged and not phi_rules:
                 times.append(deadline)
-            if self.detector is not None and self.state == READY and judged:
+            if phi_rules and judged:
                 phi_at = self.detector.deadline()
                 if phi_at is not None:
                     times.append(phi_at)
@@ -627,8 +636,9 @@ class Member:
             task = self.task
             self.task = None
             self.owner.reject(task, protocol.STOPPED, "the worker was restarted by restart()", gen)
-        self.goto(STARTING, "restart()")
         self.request_spawn(now)
+        if self.waiting_to_spawn:
+            self.goto(STARTING, "restart()")
 
     def stop(self, now):
         for incarnation in [self.active, self.spare]:

@@ -5,6 +5,8 @@ values with the same message. The adapter turns `OptionError` into JavaScript's 
 `TypeError` or `RangeError`.
 """
 
+import math
+
 # name: default. Defaults are explained in the README's option table.
 DEFAULTS = {
     "workerUrl": None,          # the adapter fills in web/worker.mjs beside the build
@@ -58,6 +60,8 @@ def describe(value):
         return '"' + value + '"'
     if is_number(value):
         return str(value)
+    if isinstance(value, int) or isinstance(value, float):
+        return "a number that is not finite"
     return "a value of another type"
 
 
@@ -92,10 +96,12 @@ class Settings:
             if not pool and name in POOL_ONLY:
                 raise OptionError("option " + name + " applies to Pool only", False)
         self.values = {}
+        self.unset = []
         for name in DEFAULTS.keys():
             value = lookup(name)
             if value is None:
                 value = DEFAULTS[name]
+                self.unset.append(name)
             self.values[name] = value
         if not pool:
             self.values["size"] = 1
@@ -116,7 +122,8 @@ class Settings:
 
     def _integer(self, name, minimum):
         value = self._number(name, minimum, True)
-        if value != int(value):
+        # math.floor, not int(): Transcrypt's int() wraps at 2 ** 31.
+        if value != math.floor(value):
             raise _type_error(name, value, "an integer")
         return value
 
@@ -158,6 +165,9 @@ class Settings:
         self._text("setupCode")
         self._text("workerUrl")
         self._text("indexURL")
+        if "lateTolerance" in self.unset:
+            # The default yields to a narrow heartbeat gap rather than reject the caller's values.
+            self.values["lateTolerance"] = min(DEFAULTS["lateTolerance"], (pong - ping) / 2)
         late = self._number("lateTolerance", 0, False)
         # A stall long enough to hold back a pong past its deadline must make an earlier
         # tick late by more than the tolerance, or the stall would go unnoticed.
@@ -165,7 +175,10 @@ class Settings:
             raise _range_error("lateTolerance", late,
                                "less than pongTimeout - pingInterval (" + str(pong - ping) + ")")
         self._choice("detector", ["fixed", "phi"], '"fixed" or "phi"')
-        self._number("phiThreshold", 0, False)
+        threshold = self._number("phiThreshold", 0, False)
+        if threshold > 100:
+            # phi is computed down to probabilities of 1e-300; 100 already means 1e-100.
+            raise _range_error("phiThreshold", threshold, "at most 100")
         self._integer("maxOutput", 0)
         self._boolean("progress")
         self._number("stuckTimeout", 0, False)

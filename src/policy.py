@@ -69,19 +69,22 @@ class PhiAccrual:
         self.min_std = min_std
         self.intervals = []
         self.last_arrival = None
+        self.restarted = False
         self.cached_deadline = None
 
     def heartbeat(self, now):
-        if self.last_arrival is not None:
+        if self.last_arrival is not None and not self.restarted:
             self.intervals.append(now - self.last_arrival)
             if len(self.intervals) > self.window:
                 self.intervals.pop(0)
         self.last_arrival = now
+        self.restarted = False
         self.cached_deadline = None
 
     def restart(self, now):
-        """Count the silence from now, as after a stall, and record no interval for it."""
+        """Count the silence from now, as after a stall; the next arrival adds no interval."""
         self.last_arrival = now
+        self.restarted = True
         self.cached_deadline = None
 
     def ready(self):
