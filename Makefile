@@ -37,11 +37,13 @@ web/pyodide/pyodide.mjs: node_modules/.installed
 	   node_modules/pyodide/pyodide-lock.json node_modules/pyodide/package.json web/pyodide/
 	touch $@
 
+# Transcrypt prints its errors on stdout among its progress lines: show them only on failure.
+TRANSCRYPT = cd src && ../$(VENV)/bin/transcrypt -b -n
 build: $(VENV)/.installed
 	rm -rf build
-	cd src && ../$(VENV)/bin/transcrypt -b -n -od ../build manager.py >/dev/null
+	$(TRANSCRYPT) -od ../build manager.py > ../$(VENV)/transcrypt.log 2>&1 || { cat $(VENV)/transcrypt.log; exit 1; }
 	cp src/protocol.py src/responder.py build/
-	cd src && ../$(VENV)/bin/transcrypt -b -n -od ../build/replay replay.py >/dev/null
+	$(TRANSCRYPT) -od ../build/replay replay.py > ../$(VENV)/transcrypt.log 2>&1 || { cat $(VENV)/transcrypt.log; exit 1; }
 	echo '{"type": "module"}' > build/replay/package.json
 	@echo "built build/manager.js"
 
