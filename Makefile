@@ -39,12 +39,15 @@ web/pyodide/pyodide.mjs: node_modules/.installed
 
 # Transcrypt prints its errors on stdout among its progress lines: show them only on failure.
 TRANSCRYPT = cd src && ../$(VENV)/bin/transcrypt -b -n
+# The new build is written beside the old one and swapped in, so a server that is
+# serving build/ meanwhile never finds it half written.
 build: $(VENV)/.installed
-	rm -rf build
-	$(TRANSCRYPT) -od ../build manager.py > ../$(VENV)/transcrypt.log 2>&1 || { cat $(VENV)/transcrypt.log; exit 1; }
-	cp src/protocol.py src/responder.py build/
-	$(TRANSCRYPT) -od ../build/replay replay.py > ../$(VENV)/transcrypt.log 2>&1 || { cat $(VENV)/transcrypt.log; exit 1; }
-	echo '{"type": "module"}' > build/replay/package.json
+	rm -rf build.next
+	$(TRANSCRYPT) -od ../build.next manager.py > ../$(VENV)/transcrypt.log 2>&1 || { cat $(VENV)/transcrypt.log; exit 1; }
+	cp src/protocol.py src/responder.py build.next/
+	$(TRANSCRYPT) -od ../build.next/replay replay.py > ../$(VENV)/transcrypt.log 2>&1 || { cat $(VENV)/transcrypt.log; exit 1; }
+	echo '{"type": "module"}' > build.next/replay/package.json
+	rm -rf build.old && { [ ! -d build ] || mv build build.old; } && mv build.next build && rm -rf build.old
 	@echo "built build/manager.js"
 
 test: setup build
@@ -63,4 +66,4 @@ soak: setup build
 	SOAK_SECONDS=$${SOAK_SECONDS:-600} $(PY) -m pytest -q tests/patterns/workers/test_soak.py
 
 clean:
-	rm -rf build web/pyodide
+	rm -rf build build.next build.old web/pyodide

@@ -106,7 +106,12 @@ async function start(init) {
   }
   if (dead) return;
 
-  pyodide._api.on_fatal = (error) => fail(classify(error), `Pyodide fatal error: ${error.message || error}`);
+  // Pyodide 314 reports os._exit() through on_fatal, as "Program terminated with exit(N)".
+  pyodide._api.on_fatal = (error) => {
+    const text = String((error && error.message) || error);
+    const exited = /terminated with exit\((-?\d+)\)/.exec(text);
+    fail(classify(error), exited ? `Python exited with status ${exited[1]}` : `Pyodide fatal error: ${text}`);
+  };
   pyodide._module.onExit = (code) => fail("fatal", `Python exited with status ${code}`);
 
   let interruptible = false;

@@ -136,3 +136,38 @@ def test_example_page_banner_and_restart(page, server):
     page.click("#run")
     page.wait_for_function("() => document.getElementById('output').textContent.includes('42')", timeout=10000)
     assert "kept" in page.text_content("#output")
+
+
+def test_invalid_options_throw_native_errors(page, server):
+    b.open_harness(page, server.origin)
+    cases = {
+        "{pingInterval: 2000, pongTimeout: 1000}": "RangeError: option pongTimeout must be greater than pingInterval (2000), got 1000",
+        "{pingInterval: 'fast'}": 'TypeError: option pingInterval must be a finite number, got "fast"',
+        "{pingIntreval: 100}": "TypeError: unknown option pingIntreval; valid options are ",
+        "{interrupt: 'yes'}": 'TypeError: option interrupt must be one of "auto", true or false, got "yes"',
+        "{maxRestarts: 1.5}": "TypeError: option maxRestarts must be an integer, got 1.5",
+        "'fast'": 'TypeError: options must be an object, got "fast"',
+    }
+    for options, expected in cases.items():
+        thrown = page.evaluate("() => { try { new harness.Supervisor(" + options + "); return 'no error'; }"
+                               " catch (e) { return e.name + ': ' + e.message; } }")
+        assert thrown.startswith(expected), (options, thrown)
+
+
+def test_phi_detector_catches_idle_silence_sooner(page, server):
+    # An idle worker blocked below Python by a timer callback: the phi detector, fitted to
+    # regular pongs, judges it before the fixed rule's pongTimeout would.
+    b.open_harness(page, server.origin)
+    b.make(page, {**FAST, "pongTimeout": 4000, "detector": "phi"})
+    b.wait_ready(page)
+    page.wait_for_function("() => sup.stats().pongsReceived >= 6", timeout=10000)
+    code = ("from js import setTimeout, Atomics, Int32Array, SharedArrayBuffer\n"
+            "from pyodide.ffi import create_once_callable\n"
+            "setTimeout(create_once_callable(lambda: Atomics.wait(Int32Array.new(SharedArrayBuffer.new(4)), 0, 0)), 100)")
+    assert b.run(page, code)["status"] == "resolved"
+    blocked_at = b.now(page) + 100
+    failure = b.wait_failures(page, 1, timeout=15000)[0]["detail"]
+
+    assert failure["kind"] == "hang"
+    assert "phi above 8" in failure["message"]
+    assert failure["verdictAt"] - blocked_at < PING_MS + 4000
