@@ -63,10 +63,11 @@ class PhiAccrual:
     that Akka's implementation uses, so no erf is needed in either runtime.
     """
 
-    def __init__(self, threshold, window, min_std):
+    def __init__(self, threshold, window, min_std, acceptable_pause):
         self.threshold = threshold
         self.window = window
         self.min_std = min_std
+        self.acceptable_pause = acceptable_pause
         self.intervals = []
         self.last_arrival = None
         self.restarted = False
@@ -99,7 +100,9 @@ class PhiAccrual:
         for value in self.intervals:
             spread += (value - mean) * (value - mean)
         std = math.sqrt(spread / len(self.intervals))
-        return [mean, max(std, self.min_std)]
+        # As in Akka, an acceptable pause widens the expected interval: a healthy worker on a
+        # loaded machine answers late now and then, and phi alone would condemn it.
+        return [mean + self.acceptable_pause, max(std, self.min_std)]
 
     def phi(self, now):
         if self.last_arrival is None or not self.ready():

@@ -1032,7 +1032,7 @@ def test_pool_all_failed_rejects_queue():
 
 
 def regular_detector(count, interval=2000, threshold=8):
-    detector = PhiAccrual(threshold, 100, 200)
+    detector = PhiAccrual(threshold, 100, 200, 0)
     for index in range(count):
         detector.heartbeat(index * interval)
     return detector
@@ -1089,7 +1089,7 @@ def test_phi_restart_records_no_interval():
 
 def test_phi_jittery_healthy_not_suspected():
     rng = random.Random(7321)
-    detector = PhiAccrual(8, 100, 200)
+    detector = PhiAccrual(8, 100, 200, 0)
     arrival = 0
     detector.heartbeat(arrival)
     highest = 0
