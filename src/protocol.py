@@ -3,7 +3,7 @@
 Every message is a plain object with a string `type`. Requests carry the worker's
 generation; replies repeat it, so the page can drop what an older worker still sends.
 This module is shared by the transpiled manager and by the responder inside Pyodide,
-so it holds constants only.
+so it contains only constants.
 """
 
 # Page to worker.
