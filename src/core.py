@@ -116,6 +116,7 @@ class Member:
         self.restart_at = None
         self.waiting_to_spawn = False
         self.last_pong_at = None
+        self.last_message_at = None
         self.last_rtt = None
         self.pings_sent = 0
         self.pongs_received = 0
@@ -496,7 +497,12 @@ class Member:
 
     # -- time -----------------------------------------------------------------------------
 
-    def tick(self, now, late, hidden):
+    def tick(self, now, late, hidden, due):
+        if late and self.last_message_at is not None and self.last_message_at > due:
+            # This worker's messages were handled after the timer was due, so the page's
+            # event loop ran and everything the worker sent before them has arrived: the
+            # timer was held back by a stream of messages, not by a stalled page.
+            late = False
         if self.state == RECOVERING and self.restart_at is not None and now >= self.restart_at:
             self.restart_at = None
             self.request_spawn(now)
@@ -893,15 +899,22 @@ class Supervision:
         return self.finish(now)
 
     def tick(self, now):
-        late = self.wakeup is not None and now - self.wakeup > self.settings.get("lateTolerance")
+        """Judge deadlines; the adapter calls this when the timer armed at `wakeup` fires."""
+        due = self.wakeup
+        late = due is not None and now - due > self.settings.get("lateTolerance")
         self.wakeup = None
         for member in self.members:
             if not self.stopped:
-                member.tick(now, late, self.hidden)
+                member.tick(now, late, self.hidden, due)
         return self.finish(now)
 
     def next_wakeup(self, now):
-        """The time the adapter's one timer should fire next, or None."""
+        """Return the time the adapter's one timer should fire, or None.
+
+        A timer already armed for an earlier time stays armed: moving it on every event
+        would let a stream of messages postpone it for ever, and its lateness is measured
+        from the time it was armed for.
+        """
         if self.stopped:
             self.wakeup = None
             return None
@@ -912,6 +925,8 @@ class Supervision:
                     earliest = at
         if earliest is not None and earliest < now:
             earliest = now
+        if self.wakeup is not None and earliest is not None and self.wakeup <= earliest:
+            return self.wakeup
         self.wakeup = earliest
         return earliest
 
@@ -920,6 +935,12 @@ class Supervision:
     def ignore(self):
         self.ignored += 1
         return self.take()
+
+    def saw_message(self, now, gen):
+        """Note that a message from this generation was handled, valid or not."""
+        for member in self.members:
+            if member.active is not None and member.active.gen == gen:
+                member.last_message_at = now
 
     def on_ready(self, now, gen, interruptible, progress):
         found = self.find(gen)

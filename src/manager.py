@@ -16,6 +16,8 @@ __pragma__('js', '{}', 'const moduleUrl = import.meta.url;')
 LOG_PREFIX = "[pyodide-watchdog]"
 # Ignored messages are logged for the first few, then once per this many.
 LOG_EVERY_IGNORED = 1000
+# How long past its time the timer may be before a worker's message handler ticks instead.
+TIMER_SLACK_MS = 50
 TEXT_FIELDS = ["pythonType", "message", "traceback", "kind", "stream"]
 
 
@@ -37,6 +39,11 @@ def is_object(value):
 
 def is_text(value):
     return __pragma__('js', '{}', 'typeof value === "string"')
+
+
+def same(first, second):
+    """JavaScript's strict equality: Transcrypt turns == and != into the loose ones."""
+    return __pragma__('js', '{}', 'first === second')
 
 
 def is_count(value):
@@ -268,6 +275,8 @@ class _Supervised:
         self._timer = setTimeout(self._on_timer, max(0, at - now()))
 
     def _on_timer(self):
+        if self._timer is not None:
+            clearTimeout(self._timer)
         self._timer = None
         self._timer_at = None
         self._sample_progress()
@@ -373,6 +382,10 @@ class _Supervised:
         fetch(url, {"cache": "no-store", "signal": AbortSignal.timeout(5000)}).then(checked, unreachable)
 
     def _on_message(self, gen, event):
+        self._core.saw_message(now(), gen)
+        if self._timer_at is not None and now() - self._timer_at > TIMER_SLACK_MS:
+            # A stream of messages is holding the timer back; this handler runs, so tick here.
+            self._on_timer()
         outcome = {"reason": None}
 
         def handle():
@@ -389,12 +402,17 @@ class _Supervised:
         """Check a message's shape and pass it to the core; return why it was ignored, or None."""
         if not is_object(data) or not is_text(data["type"]):
             return "not an object with a string type"
-        if data["gen"] != gen:
+        if not same(data["gen"], gen):
             return "wrong generation"
         for field in TEXT_FIELDS:
             value = data[field]
-            if not missing(value) and (not is_text(value) or value.length > protocol.MAX_TEXT_FIELD):
-                return "field " + field + " is not a string of at most " + str(protocol.MAX_TEXT_FIELD) + " characters"
+            if missing(value):
+                continue
+            if not is_text(value):
+                return "field " + field + " is not a string"
+            if value.length > protocol.MAX_TEXT_FIELD:
+                # Cut rather than drop: dropping a task's own error would leave it pending.
+                data[field] = value.slice(0, protocol.MAX_TEXT_FIELD) + "\n[cut at " + str(protocol.MAX_TEXT_FIELD) + " characters]"
         kind = data["type"]
         at = now()
         if kind == protocol.PONG:
@@ -437,6 +455,9 @@ class _Supervised:
         entry = self._task_entry(data.task)
         if entry is None or entry["gen"] != gen:
             return "output for a task this worker is not running"
+        if is_count(data.dropped):
+            # The worker reports what it cut as it goes, since a hung worker sends no result.
+            entry["dropped"] = max(entry["dropped"], data.dropped)
         room = max(0, self._max_output - entry["kept"])
         text = data.text
         if text.length > room:

@@ -16,7 +16,7 @@ ECHO = "echo"          # seq: answered by the worker's JavaScript, for benchmark
 # Worker to page.
 READY = "ready"        # gen, interrupt (bool), progress (bool)
 PONG = "pong"          # gen, seq, nonce
-OUTPUT = "output"      # gen, task, stream ("stdout" or "stderr"), text
+OUTPUT = "output"      # gen, task, stream ("stdout" or "stderr"), text, dropped (so far)
 RESULT = "result"      # gen, task, value, outputDropped
 ERROR = "error"        # gen, task, pythonType, message, traceback, outputDropped
 FAILED = "failed"      # gen, kind (a failure kind), message, url, status

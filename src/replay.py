@@ -55,6 +55,9 @@ def apply_event(supervision, event):
         return supervision.on_error_event(now, event[2], "error event")
     if name == "progress":
         return supervision.on_progress(now, event[2], event[3])
+    if name == "message":
+        supervision.saw_message(now, event[2])
+        return []
     if name == "tick":
         return supervision.tick(now)
     if name == "hidden":

@@ -21,6 +21,9 @@ import protocol
 # previous one, whichever comes first.
 FLUSH_CHARS = 32 * 1024
 FLUSH_SECONDS = 0.05
+# Once the budget is spent, the count of dropped characters is reported this often, so
+# that a worker killed mid-flood has still said what it cut.
+DROP_REPORT_SECONDS = 0.5
 
 
 def _plain(value):
@@ -31,6 +34,15 @@ def _plain(value):
 
 def _refuse(value, convert, cache):
     raise ConversionError("no conversion for Python type " + type(value).__name__)
+
+
+def _clip(text):
+    """Keep a text field within the page's limit, with its end, where a traceback names the error."""
+    limit = protocol.MAX_TEXT_FIELD - 100
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return text[:half] + "\n[... " + str(len(text) - limit) + " characters cut ...]\n" + text[-half:]
 
 
 def _user_frames(tb):
@@ -53,6 +65,7 @@ class TaskOutput:
         self.budget = budget
         self.pending = []
         self.pending_chars = 0
+        self.reported_dropped = 0
         self.last_flush = time.monotonic()
 
     def write(self, text):
@@ -63,19 +76,23 @@ class TaskOutput:
         if kept:
             self.pending.append(kept)
             self.pending_chars += len(kept)
-        if self.pending_chars >= FLUSH_CHARS or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
+        since = time.monotonic() - self.last_flush
+        if self.pending_chars >= FLUSH_CHARS or (self.pending and since >= FLUSH_SECONDS):
+            self.flush()
+        elif self.budget.dropped > self.reported_dropped and since >= DROP_REPORT_SECONDS:
             self.flush()
         return len(text)
 
     def flush(self):
         self.last_flush = time.monotonic()
-        if not self.pending:
+        if not self.pending and self.budget.dropped == self.reported_dropped:
             return
         text = "".join(self.pending)
         self.pending = []
         self.pending_chars = 0
-        self.responder.post({"type": protocol.OUTPUT, "task": self.task_id,
-                             "stream": self.stream_name, "text": text})
+        self.reported_dropped = self.budget.dropped
+        self.responder.post({"type": protocol.OUTPUT, "task": self.task_id, "stream": self.stream_name,
+                             "text": text, "dropped": self.budget.dropped})
 
     def isatty(self):
         return False
@@ -176,8 +193,8 @@ class Responder:
     def post_error(self, task_id, error, budget):
         text = "".join(traceback.format_exception(type(error), error, _user_frames(error.__traceback__)))
         self.post({"type": protocol.ERROR, "task": task_id,
-                   "pythonType": type(error).__name__, "message": str(error),
-                   "traceback": text, "outputDropped": budget.dropped})
+                   "pythonType": type(error).__name__, "message": _clip(str(error)),
+                   "traceback": _clip(text), "outputDropped": budget.dropped})
 
 
 def install(gen, max_output):

@@ -519,6 +519,9 @@ def test_restart_waits_in_recovering():
     driver.worker_failed(40, 2, "crash")
 
     assert driver.supervision.state() == "recovering"
+    # The timer armed for the next ping stays armed; once it fires, the restart is next.
+    assert driver.wakeup == 2010
+    driver.run(2010)
     assert driver.wakeup == 3040
     driver.run(3039)
     assert spawn_time(driver, 3) is None
@@ -1350,3 +1353,15 @@ def test_busy_loop_guard_detects_stuck_clock():
 
     with pytest.raises(BusyLoop):
         driver.run(10000)
+
+
+def test_message_stream_keeps_armed_timer():
+    # Ignored messages arriving without pause must not move the armed timer on.
+    driver = Driver({})
+    driver.start(0)
+    driver.ready(10, 1)
+    armed = driver.wakeup
+    for step in range(50):
+        driver.supervision.on_pong(armed + step, 1, 999, 999)
+        assert driver.supervision.next_wakeup(armed + step) == armed
+    assert driver.supervision.stats(armed + 50)["ignoredMessages"] == 50

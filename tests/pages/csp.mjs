@@ -20,7 +20,6 @@ const show = (id, value) => {
 // Both probes must be blocked: an eval from this module and an inline script element.
 function breakThePolicy() {
   try {
-    // eslint-disable-next-line no-eval
     show("eval-attempt", `ran: ${eval("1 + 1")}`);
   } catch (error) {
     show("eval-attempt", `blocked: ${error.name}`);
