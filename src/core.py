@@ -75,7 +75,6 @@ class Incarnation:
 
     def __init__(self, gen, now, startup_timeout):
         self.gen = gen
-        self.spawned_at = now
         self.loaded = False
         self.ready_at = None
         self.startup_deadline = now + startup_timeout
@@ -87,7 +86,6 @@ class Task:
     def __init__(self, task_id, timeout, now):
         self.id = task_id
         self.timeout = timeout
-        self.submitted_at = now
         self.started_at = None
         self.deadline = None
         self.attempts = 0
@@ -708,7 +706,6 @@ class Supervision:
         self.wakeup = None
         self.stopped = False
         self.round_robin = 0
-        self.created_at = now
 
     # -- helpers for members --------------------------------------------------------------
 

@@ -30,10 +30,6 @@ class RestartPolicy:
                 kept.append(at)
         self.times = kept
 
-    def recent(self, now):
-        self._forget_old(now)
-        return len(self.times)
-
     def next_delay(self, now):
         """Record a restart at `now`; return its delay in ms, or -1 when the budget is spent."""
         self._forget_old(now)
