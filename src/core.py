@@ -114,7 +114,7 @@ class Member:
         self.restart_at = None
         self.waiting_to_spawn = False
         self.last_pong_at = None
-        self.last_message_at = None
+        self.first_message_after_due = None
         self.last_rtt = None
         self.pings_sent = 0
         self.pongs_received = 0
@@ -231,6 +231,19 @@ class Member:
         self.pings.append([seq, nonce, now, now + timeout])
         self.pings_sent += 1
         self.owner.emit(["ping", self.index, self.active.gen, seq, nonce])
+
+    def shift_deadlines(self, paused):
+        """Move the deadlines on by a time in which the worker could not run."""
+        self.deferred = False
+        if self.task is not None and self.task.deadline is not None:
+            self.task.deadline += paused
+        for incarnation in [self.active, self.spare]:
+            if incarnation is not None and not incarnation.loaded:
+                incarnation.startup_deadline += paused
+        if self.interrupt_deadline is not None:
+            self.interrupt_deadline += paused
+        if self.probe_deadline is not None:
+            self.probe_deadline += paused
 
     def fresh_round(self, now):
         """Give every outstanding ping a full timeout from now, and ping again."""
@@ -496,10 +509,12 @@ class Member:
     # -- time -----------------------------------------------------------------------------
 
     def tick(self, now, late, hidden, due):
-        if late and self.last_message_at is not None and self.last_message_at > due:
-            # This worker's messages were handled after the timer was due, so the page's
-            # event loop ran and everything the worker sent before them has arrived: the
-            # timer was held back by a stream of messages, not by a stalled page.
+        handled = self.first_message_after_due
+        self.first_message_after_due = None
+        if late and handled is not None and handled - due <= self.settings.get("lateTolerance"):
+            # The page handled this worker's messages right after the timer was due, so it
+            # was not stalled: a stream of messages held the timer back. After a real stall
+            # the first message comes later than that, with the backlog it has to drain.
             late = False
         if self.state == RECOVERING and self.restart_at is not None and now >= self.restart_at:
             self.restart_at = None
@@ -703,6 +718,7 @@ class Supervision:
         self.sequence = 0
         self.ignored = 0
         self.hidden = False
+        self.frozen_at = None
         self.wakeup = None
         self.stopped = False
         self.round_robin = 0
@@ -889,9 +905,19 @@ class Supervision:
                 member.fresh_round(now)
         return self.finish(now)
 
+    def frozen(self, now):
+        """The page was frozen; its workers stop with it, so their deadlines stop too."""
+        self.frozen_at = now
+        return self.take()
+
     def resumed(self, now):
-        """The page resumed from frozen: discard the rounds that were running."""
+        """The page resumed from frozen: discard the rounds and move the deadlines on."""
+        paused = 0
+        if self.frozen_at is not None:
+            paused = max(0, now - self.frozen_at)
+        self.frozen_at = None
         for member in self.members:
+            member.shift_deadlines(paused)
             member.fresh_round(now)
         return self.finish(now)
 
@@ -935,9 +961,11 @@ class Supervision:
 
     def saw_message(self, now, gen):
         """Note that a message from this generation was handled, valid or not."""
+        if self.wakeup is None or now < self.wakeup:
+            return
         for member in self.members:
-            if member.active is not None and member.active.gen == gen:
-                member.last_message_at = now
+            if member.active is not None and member.active.gen == gen and member.first_message_after_due is None:
+                member.first_message_after_due = now
 
     def on_ready(self, now, gen, interruptible, progress):
         found = self.find(gen)

@@ -16,8 +16,6 @@ __pragma__('js', '{}', 'const moduleUrl = import.meta.url;')
 LOG_PREFIX = "[pyodide-watchdog]"
 # Ignored messages are logged for the first few, then once per this many.
 LOG_EVERY_IGNORED = 1000
-# How long past its time the timer may be before a worker's message handler ticks instead.
-TIMER_SLACK_MS = 50
 TEXT_FIELDS = ["pythonType", "message", "traceback", "kind", "stream"]
 
 
@@ -205,10 +203,14 @@ class _Supervised:
             hidden = document.visibilityState == "hidden"
             self._apply(self._core.visibility(now(), hidden))
 
+        def on_freeze(event):
+            self._apply(self._core.frozen(now()))
+
         def on_resume(event):
             self._apply(self._core.resumed(now()))
 
         self._listen(document, "visibilitychange", on_visibility)
+        self._listen(document, "freeze", on_freeze)
         self._listen(document, "resume", on_resume)
         if document.visibilityState == "hidden":
             self._core.visibility(now(), True)
@@ -383,9 +385,6 @@ class _Supervised:
 
     def _on_message(self, gen, event):
         self._core.saw_message(now(), gen)
-        if self._timer_at is not None and now() - self._timer_at > TIMER_SLACK_MS:
-            # A stream of messages is holding the timer back; this handler runs, so tick here.
-            self._on_timer()
         outcome = {"reason": None}
 
         def handle():
@@ -397,6 +396,10 @@ class _Supervised:
             reason = "reading it failed: " + String(error)
         if reason is not None:
             self._on_bad_message(gen, reason)
+        if self._timer_at is not None and now() - self._timer_at > self._core.settings.get("lateTolerance"):
+            # A stream of messages is holding the timer back, and this handler does run:
+            # tick here, after the message, so that a result it carried counts first.
+            self._on_timer()
 
     def _handle_message(self, gen, data):
         """Check a message's shape and pass it to the core; return why it was ignored, or None."""

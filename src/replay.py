@@ -62,6 +62,8 @@ def apply_event(supervision, event):
         return supervision.tick(now)
     if name == "hidden":
         return supervision.visibility(now, event[2])
+    if name == "frozen":
+        return supervision.frozen(now)
     if name == "resumed":
         return supervision.resumed(now)
     if name == "restart":

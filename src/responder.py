@@ -129,6 +129,13 @@ class Responder:
         js.postMessage(to_js(message, dict_converter=js.Object.fromEntries))
 
     def handle(self, data):
+        try:
+            self.dispatch(data)
+        except KeyboardInterrupt:
+            # A SIGINT meant for a task that has just finished; the page sends another ping.
+            pass
+
+    def dispatch(self, data):
         kind = data.type
         if kind == protocol.PING:
             self.post({"type": protocol.PONG, "seq": data.seq, "nonce": data.nonce})

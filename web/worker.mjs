@@ -6,6 +6,7 @@ let gen = 0;
 let responder = null;
 let dead = false;
 let beacon = null;
+let interruptView = null;
 
 function post(message) {
   message.gen = gen;
@@ -117,6 +118,7 @@ async function start(init) {
   let interruptible = false;
   if (init.interruptBuffer) {
     const interrupt = new Uint8Array(init.interruptBuffer);
+    interruptView = interrupt;
     if (init.progressBuffer) {
       beacon = new Int32Array(init.progressBuffer);
       pyodide.setInterruptBuffer(beaconBuffer(interrupt, beacon));
@@ -158,6 +160,8 @@ self.addEventListener("message", (event) => {
     post({ type: "echo", seq: data.seq });
     return;
   }
+  // A SIGINT that arrived after its task had finished must not hit the next one.
+  if (data && data.type === "run" && interruptView !== null) Atomics.store(interruptView, 0, 0);
   try {
     responder.handle(data);
   } catch (error) {

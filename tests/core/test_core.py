@@ -1365,3 +1365,55 @@ def test_message_stream_keeps_armed_timer():
         driver.supervision.on_pong(armed + step, 1, 999, 999)
         assert driver.supervision.next_wakeup(armed + step) == armed
     assert driver.supervision.stats(armed + 50)["ignoredMessages"] == 50
+
+
+def test_flood_after_due_is_not_a_stall():
+    # Messages handled right after the timer was due show the page was running, so a late
+    # tick still judges: a flooding, blocked worker cannot hide behind the lateness.
+    driver = Driver({"pingInterval": 500, "pongTimeout": 1500, "lateTolerance": 500})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1")
+    deadline = driver.member().pings[0][3]
+    while driver.wakeup < deadline:
+        driver.tick()
+    due = driver.wakeup
+    for step in range(20):
+        driver.supervision.saw_message(due + 10 + step * 100, 1)
+    driver.tick(due + 2000)
+
+    assert [f["kind"] for f in driver.failures()] == ["hang"]
+
+
+def test_backlog_after_stall_is_a_stall():
+    # After a real stall the first message is handled long after the timer was due, with
+    # the backlog, so the round is discarded and the task's result gets its chance.
+    driver = Driver({"pingInterval": 500, "pongTimeout": 1500, "lateTolerance": 500})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1", 1000)
+    while driver.wakeup < 1020:
+        driver.tick()
+    due = driver.wakeup
+    driver.supervision.saw_message(due + 3000, 1)
+    driver.tick(due + 3001)
+    driver.result(due + 3002, 1, "t1")
+
+    assert driver.failures() == []
+    assert driver.settled("t1")[0][0] == "resolve"
+
+
+def test_frozen_time_moves_task_deadline():
+    driver = Driver({"pingInterval": 500, "pongTimeout": 1500, "lateTolerance": 500})
+    driver.start(0)
+    driver.ready(10, 1)
+    driver.submit(20, "t1", 3000)
+    driver.apply(30, "frozen")
+    driver.apply(4030, "resumed")
+    assert driver.member().task.deadline == 3020 + 4000
+    driver.tick(4031)
+    driver.tick(4100)
+
+    assert driver.failures() == []
+    driver.result(5000, 1, "t1")
+    assert driver.settled("t1")[0][0] == "resolve"

@@ -5,12 +5,13 @@
 // with performance.now(), the clock the supervisor's events use.
 //
 // One change from the pattern: the clock starts when the worker reports that Pyodide
-// has loaded, not when the worker is created. The published snippet starts at once and
-// so also condemns a worker whose load takes longer than pongTimeout. The tests here
-// compare stalls, hidden pages and frozen pages, not startup.
+// has loaded, not when the worker is created. The published snippet starts at once, so it
+// also condemns a worker that cannot reply before Pyodide has loaded whenever the load
+// takes longer than pongTimeout. The tests here compare stalls, hidden pages and frozen
+// pages, not startup.
 
 // The callback keeps running after a verdict, as in the pattern, and terminates the
-// worker again on every tick; only the first MAX_KEPT ticks and verdicts are kept.
+// worker again on every tick. Only the first MAX_KEPT ticks and verdicts are kept.
 const MAX_KEPT = 5000;
 
 function start({ pingInterval = 2000, pongTimeout = 5000 } = {}) {
@@ -21,13 +22,14 @@ function start({ pingInterval = 2000, pongTimeout = 5000 } = {}) {
   };
   const worker = new Worker(new URL("./seed_worker.mjs", import.meta.url), { type: "module" });
   let lastPong = Date.now();
+  let pongWaiters = [];
 
   function tick() {
     const at = performance.now();
     if (record.ticks.length < MAX_KEPT) record.ticks.push(at);
     const silent = Date.now() - lastPong;
     if (silent > pongTimeout) {
-      console.error("seed: the worker is unresponsive, no pong for", silent, "ms");
+      console.error("pattern heartbeat: the worker is unresponsive, no pong for", silent, "ms");
       worker.terminate();
       record.verdicts += 1;
       if (record.verdictTimes.length < MAX_KEPT) record.verdictTimes.push(at);
@@ -45,6 +47,9 @@ function start({ pingInterval = 2000, pongTimeout = 5000 } = {}) {
       lastPong = Date.now();
       record.pongsReceived += 1;
       record.lastPongAt = performance.now();
+      const waiters = pongWaiters;
+      pongWaiters = [];
+      for (const resolve of waiters) resolve(record.lastPongAt);
     } else if (event.data.type === "LOADED" && record.loadedAt === null) {
       record.loadedAt = performance.now();
       lastPong = Date.now();
@@ -53,6 +58,11 @@ function start({ pingInterval = 2000, pongTimeout = 5000 } = {}) {
   };
 
   window.seed.record = record;
+  // A test aid, not part of the pattern: resolves with the time of the next pong.
+  window.seed.nextPong = (timeoutMs = 10000) => new Promise((resolve, reject) => {
+    pongWaiters.push(resolve);
+    setTimeout(() => reject(new Error(`no pong within ${timeoutMs} ms`)), timeoutMs);
+  });
   window.seed.stop = () => {
     clearInterval(record.timer);
     worker.terminate();
@@ -60,4 +70,4 @@ function start({ pingInterval = 2000, pongTimeout = 5000 } = {}) {
   return record;
 }
 
-window.seed = { start, record: null, stop: () => {} };
+window.seed = { start, record: null, nextPong: null, stop: () => {} };

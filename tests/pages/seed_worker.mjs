@@ -1,5 +1,5 @@
 // The pattern's worker, as small as the tests allow: it loads Pyodide from this origin,
-// then a Python message handler answers every {type: "PING"} with {type: "PONG"}.
+// then a Python message handler replies to every {type: "PING"} with {type: "PONG"}.
 // It also posts {type: "LOADED"} once the handler is installed, which the pattern does not.
 import { loadPyodide } from "../../web/pyodide/pyodide.mjs";
 

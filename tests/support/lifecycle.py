@@ -17,7 +17,7 @@ import time
 
 from tests.support.browser import CHROMIUM_ARGS, CHROMIUM_PATH
 
-# Chromium writes DevToolsActivePort within a second here; a loaded machine may need more.
+# Chromium writes DevToolsActivePort within a second here, and a loaded machine may need more.
 PORT_TIMEOUT_S = 30
 EXIT_TIMEOUT_S = 10
 
@@ -83,7 +83,7 @@ class LifecyclePage:
         self.covers = []
 
     def hide(self):
-        """Open a blank tab in front of the page; the page gets a visibilitychange to hidden."""
+        """Open a blank tab in front of the page, which then gets a visibilitychange to hidden."""
         created = self.browser_session.send("Target.createTarget", {"url": "about:blank", "newWindow": False})
         self.covers.append(created["targetId"])
 

@@ -15,7 +15,7 @@ from tests.support import lifecycle as lc
 
 # The supervisor's and the pattern's defaults.
 SLOW = {"pingInterval": 2000, "pongTimeout": 5000}
-# Short intervals for the lifecycle tests; lateTolerance must stay below pongTimeout - pingInterval.
+# Short intervals for the lifecycle tests. lateTolerance must stay below pongTimeout - pingInterval.
 FAST_PING_MS = 500
 FAST_PONG_MS = 1500
 FAST = {"pingInterval": FAST_PING_MS, "pongTimeout": FAST_PONG_MS, "lateTolerance": 500}
@@ -26,29 +26,14 @@ HIDDEN_MS = 6000
 FROZEN_MS = 4000
 
 # Waits for the pattern's next pong, then blocks the main thread for `ms` after `delay` ms.
-# Starting just after a pong means no pong is in flight when the stall begins, so the
+# Starting just after a pong means that no ping is in flight when the stall begins, so the
 # pattern's verdict after the stall does not depend on where its interval happened to be.
-STALL_AFTER_SEED_PONG = """async ([ms, delay]) => {
-  const seen = seed.record.pongsReceived;
-  const waitedUntil = performance.now() + 10000;
-  while (seed.record.pongsReceived === seen) {
-    if (performance.now() > waitedUntil) throw new Error("the pattern's worker sent no pong within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+STALL_AFTER_PATTERN_PONG = """async ([ms, delay]) => {
+  await seed.nextPong();
   await new Promise((resolve) => setTimeout(resolve, delay));
   const start = performance.now();
   while (performance.now() < start + ms) {}
   return { start, end: performance.now() };
-}"""
-
-WAIT_FOR_SEED_PONG = """async () => {
-  const seen = seed.record.pongsReceived;
-  const waitedUntil = performance.now() + 10000;
-  while (seed.record.pongsReceived === seen) {
-    if (performance.now() > waitedUntil) throw new Error("the pattern's worker sent no pong within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return performance.now();
 }"""
 
 
@@ -68,7 +53,7 @@ def start_side_by_side(page, settings):
     assert page.evaluate("() => seed.record.verdicts") == 0
 
 
-def seed_record(page):
+def pattern_record(page):
     return page.evaluate("() => { const r = seed.record; return { ...r, ticks: undefined, verdictTimes: undefined }; }")
 
 
@@ -84,7 +69,7 @@ def expect_no_verdict(page, until, reason="a verdict for a healthy worker"):
         seen = page.evaluate("() => ({ now: performance.now(), failures: harness.failures(),"
                              " states: harness.states() })")
         assert seen["failures"] == [], reason + ":\n" + timeline(page)
-        assert "unresponsive" not in seen["states"], timeline(page)
+        assert "unresponsive" not in seen["states"], reason + ":\n" + timeline(page)
         if seen["now"] >= until:
             return
         assert time.monotonic() < wall_deadline, "the page's clock did not reach " + str(until)
@@ -117,7 +102,7 @@ def wait_event(page, event_type, after, timeout_s=10):
     return b.poll(seen, timeout_s, message=event_type + " event")
 
 
-# -- C10: the main thread stalls while the worker is healthy ----------------------------------
+# -- The main thread stalls while the worker is healthy ------------------------------------
 
 
 def test_main_thread_stall_gives_no_verdict(page, server):
@@ -125,18 +110,18 @@ def test_main_thread_stall_gives_no_verdict(page, server):
     start_side_by_side(page, SLOW)
     pongs_before = b.stats(page)["pongsReceived"]
 
-    stall = page.evaluate(STALL_AFTER_SEED_PONG, [STALL_MS, 100])
+    stall = page.evaluate(STALL_AFTER_PATTERN_PONG, [STALL_MS, 100])
     assert stall["end"] - stall["start"] >= STALL_MS
 
     # The pattern condemns its healthy worker at its first tick after the stall.
     page.wait_for_function("() => seed.record.condemnedAt !== null",
                            timeout=SLOW["pingInterval"] + MARGIN_MS + 5000)
-    seed = seed_record(page)
-    assert seed["condemnedAt"] >= stall["end"]
-    assert seed["condemnedAt"] - stall["end"] <= SLOW["pingInterval"] + MARGIN_MS
-    assert seed["silentMs"] > SLOW["pongTimeout"]
+    pattern = pattern_record(page)
+    assert pattern["condemnedAt"] >= stall["end"]
+    assert pattern["condemnedAt"] - stall["end"] <= SLOW["pingInterval"] + MARGIN_MS
+    assert pattern["silentMs"] > SLOW["pongTimeout"]
 
-    # The supervisor gives no verdict, and its worker keeps answering.
+    # The supervisor gives no verdict, and its worker keeps sending pongs.
     expect_no_verdict(page, stall["end"] + SLOW["pongTimeout"] + 2000)
     stats = b.stats(page)
     assert stats["state"] == "ready"
@@ -146,27 +131,28 @@ def test_main_thread_stall_gives_no_verdict(page, server):
 
 
 def test_task_result_held_back_by_stall_is_kept(page, server):
-    # The task ends in the worker during the stall; its result waits behind the stall.
+    # The task ends in the worker during the stall, and its result waits behind the stall.
     b.open_harness(page, server.origin)
-    b.make(page, SLOW)
+    b.make(page, FAST)
     b.wait_ready(page)
+    stall_ms = 2 * FAST_PONG_MS
     run = page.evaluate("""([code, timeout, ms]) => {
       const id = harness.submit(code, { timeout });
       const start = performance.now();
       while (performance.now() < start + ms) {}
       return { id, start, end: performance.now() };
-    }""", ["6 * 7", 1000, STALL_MS])
-    assert run["end"] - run["start"] >= STALL_MS
+    }""", ["6 * 7", 1000, stall_ms])
+    assert run["end"] - run["start"] >= stall_ms
 
     settled = b.outcome(page, run["id"])
     assert settled["status"] == "resolved", timeline(page)
     assert settled["value"] == 42
     assert settled["at"] >= run["end"]
-    expect_no_verdict(page, run["end"] + SLOW["pongTimeout"] + 2000)
+    expect_no_verdict(page, run["end"] + FAST_PONG_MS + 2000)
     assert b.stats(page)["restarts"] == 0
 
 
-# -- C11: hidden and frozen pages -------------------------------------------------------------
+# -- Hidden and frozen pages ----------------------------------------------------------------
 
 
 def test_hidden_page_gives_no_verdict(lifecycle_page, server):
@@ -184,8 +170,9 @@ def test_hidden_page_gives_no_verdict(lifecycle_page, server):
 
     # The page really was hidden for longer than pongTimeout, and its timers were throttled.
     assert shown_at - hidden_at >= HIDDEN_MS
+    # The probe interval runs every 100 ms in a visible page.
     gaps = lc.tick_gaps(page, hidden_at, shown_at)
-    assert max(gaps) >= 5 * 100, gaps
+    assert max(gaps) >= 500, gaps
 
     expect_no_verdict(page, shown_at + FAST_PONG_MS + 2000)
     stats = b.stats(page)
@@ -195,8 +182,8 @@ def test_hidden_page_gives_no_verdict(lifecycle_page, server):
 
     # The pattern's heartbeat also survives this: a hidden page's timers run about once a
     # second, and each late tick still finds the pong of the ping before it.
-    seed = seed_record(page)
-    assert seed["verdicts"] == 0, seed
+    pattern = pattern_record(page)
+    assert pattern["verdicts"] == 0, pattern
 
 
 def test_frozen_page_gives_no_verdict(lifecycle_page, server):
@@ -209,7 +196,7 @@ def test_frozen_page_gives_no_verdict(lifecycle_page, server):
     # so that no ping of its is in flight.
     lifecycle_page.hide()
     wait_visibility(page, "hidden")
-    page.evaluate(WAIT_FOR_SEED_PONG)
+    page.evaluate("() => seed.nextPong()")
     lifecycle_page.freeze()
     time.sleep(FROZEN_MS / 1000)
     lifecycle_page.resume()
@@ -220,7 +207,6 @@ def test_frozen_page_gives_no_verdict(lifecycle_page, server):
     frozen_ms = resume["at"] - freeze["at"]
     assert frozen_ms >= FROZEN_MS - 200
     assert frozen_ms > 2 * FAST_PONG_MS
-    assert lc.tick_gaps(page, freeze["at"] + 1, resume["at"] - 1) == []
     ticks_inside = page.evaluate("([start, end]) => window.lifecycle.ticks.filter((t) => t > start && t < end).length",
                                  [freeze["at"], resume["at"]])
     assert ticks_inside == 0
@@ -236,40 +222,49 @@ def test_frozen_page_gives_no_verdict(lifecycle_page, server):
     assert b.run(page, "sum(range(10))")["value"] == 45
 
     # The pattern condemns its healthy worker at its first tick after the resume.
-    seed = seed_record(page)
-    assert seed["condemnedAt"] is not None, seed
-    assert seed["condemnedAt"] >= resume["at"]
-    assert seed["condemnedAt"] - resume["at"] <= FAST_PING_MS + MARGIN_MS
-    assert seed["silentMs"] > FAST_PONG_MS
+    pattern = pattern_record(page)
+    assert pattern["condemnedAt"] is not None, pattern
+    assert pattern["condemnedAt"] >= resume["at"]
+    assert pattern["condemnedAt"] - resume["at"] <= FAST_PING_MS + MARGIN_MS
+    assert pattern["silentMs"] > FAST_PONG_MS
+
+
+# A loop that needs CPU time, not wall time: 3 million turns took 0.5 s in Pyodide on a busy
+# 2-core machine, so this one finishes well within the deadline when nothing freezes it.
+COUNTING_TASK = "total = 0\nfor i in range(5_000_000):\n    total += i\ntotal"
+COUNTING_TASK_TIMEOUT_MS = 3000
 
 
 def test_task_deadline_does_not_count_frozen_time(lifecycle_page, server):
-    # The page's workers are frozen with it, so a task cannot make progress while frozen.
+    # The page's workers are frozen with it, so a task makes no progress while frozen.
     page = lifecycle_page.page
     b.open_harness(page, server.origin)
     lc.record_lifecycle(page, worker_counter=True)
     b.make(page, FAST)
     b.wait_ready(page)
-    task = b.submit(page, "import time\ntime.sleep(0.5)\n6 * 7", {"timeout": 2000})
-    page.wait_for_function("() => sup.state === 'busy'", timeout=5000)
-
     lifecycle_page.hide()
     wait_visibility(page, "hidden")
+    task = b.submit(page, COUNTING_TASK, {"timeout": COUNTING_TASK_TIMEOUT_MS})
+    b.poll(lambda: page.evaluate("sup.state") == "busy", 5, message="the task running")
     lifecycle_page.freeze()
     time.sleep(FROZEN_MS / 1000)
     lifecycle_page.resume()
     freeze = wait_event(page, "freeze", 0)
     resume = wait_event(page, "resume", freeze["at"])
+
+    # The freeze outlasted the task's deadline and stopped the page's workers.
     frozen_ms = resume["at"] - freeze["at"]
-    assert frozen_ms > 2000 + MARGIN_MS
+    assert frozen_ms > COUNTING_TASK_TIMEOUT_MS + MARGIN_MS
     assert resume["counter"] - freeze["counter"] < frozen_ms / 10 / 10
 
     lifecycle_page.show()
     shown_at = wait_visibility(page, "visible")
     settled = b.outcome(page, task)
-    assert b.failures(page) == [], "a task deadline counted the frozen time:\n" + timeline(page)
+    assert settled["at"] > resume["at"], "the task ended before the freeze"
+    assert b.failures(page) == [], ("a task deadline counted the frozen time:\n" + timeline(page)
+                                    + "\ntask outcome: " + b.dump(settled))
     assert settled["status"] == "resolved", settled
-    assert settled["value"] == 42
+    assert settled["value"] == sum(range(5_000_000))
     expect_no_verdict(page, shown_at + FAST_PONG_MS + 2000)
 
 
@@ -287,7 +282,7 @@ def test_hang_begun_while_hidden_is_caught_when_shown(lifecycle_page, server):
     before = b.stats(page)
     expect_no_verdict(page, hidden_at + HIDDEN_MS, "a heartbeat verdict while the page was hidden")
 
-    # The hang really happened: pings went out while hidden and none was answered.
+    # The hang really happened: pings went out while hidden and no pong came back.
     during = b.stats(page)
     assert during["pingsSent"] > before["pingsSent"]
     assert during["pongsReceived"] == before["pongsReceived"]
@@ -300,23 +295,30 @@ def test_hang_begun_while_hidden_is_caught_when_shown(lifecycle_page, server):
     assert failure["verdictAt"] >= shown_at
     assert failure["verdictAt"] - shown_at <= FAST_PING_MS + FAST_PONG_MS + MARGIN_MS, timeline(page)
 
+    # The page is cross-origin isolated, so the interrupt stops the loop and keeps the worker.
+    assert failure["recovered"] == "interrupt"
     settled = b.outcome(page, task)
     assert settled["status"] == "rejected"
+    assert settled["kind"] == "interrupted"
     assert settled["code"] == "while True:\n    pass"
     b.wait_ready(page)
     assert b.run(page, "sum(range(10))")["value"] == 45
 
 
-# -- C12: four workers start at once ----------------------------------------------------------
+# -- Four workers start at once --------------------------------------------------------------
 
 POOL_SIZE = 4
 START_CONCURRENCY = 2
-# Every member's Pyodide download is held back this long before its first byte.
-WASM_DELAY_MS = 10000
-# Above one member's load (WASM_DELAY_MS plus up to 9.5 s of loading) and below two
-# successive loads (at least 2 * WASM_DELAY_MS), which is what four members with two start
-# slots need: a deadline shared by the whole pool would fail the last members.
-POOL_STARTUP_TIMEOUT_MS = 19500
+# Every member's Pyodide download is held back this long before its first byte, as on a
+# slow network.
+WASM_DELAY_MS = 3000
+# Each member's own deadline, counted from its own start. Two loads at once took more than
+# 15 s after the delay on a 2-core machine busy with other browser tests.
+# NOTE: the test does not prove that a deadline shared by the whole pool would have failed.
+# That needs the pool's total startup to exceed the deadline while every member stays
+# within it. With a 15 s delay one pair of loads took 23 s and the next more than 30 s, so
+# no fixed delay and deadline did both reliably in under a minute.
+MEMBER_STARTUP_TIMEOUT_MS = 60000
 
 
 def test_pool_of_four_starts_in_turns(page, context, server):
@@ -329,21 +331,27 @@ def test_pool_of_four_starts_in_turns(page, context, server):
     # Routing also turns off the HTTP cache, so every member downloads the delayed file.
     context.route("**/*.wasm", count_and_continue)
     b.open_harness(page, server.origin, "/delay/" + str(WASM_DELAY_MS))
-    created_at = b.now(page)
-    b.make(page, {**FAST, "size": POOL_SIZE, "startConcurrency": START_CONCURRENCY,
-                  "startupTimeout": POOL_STARTUP_TIMEOUT_MS}, kind="pool")
+    created_at = page.evaluate("""(options) => {
+      const at = performance.now();
+      harness.make("pool", options);
+      return at;
+    }""", {**FAST, "size": POOL_SIZE, "startConcurrency": START_CONCURRENCY,
+           "startupTimeout": MEMBER_STARTUP_TIMEOUT_MS})
+
+    # All four were requested at once, and the pool started only two of them.
     generations = page.evaluate("() => sup.stats().members.map((member) => member.generation)")
+    assert len(generations) == POOL_SIZE
     assert len([gen for gen in generations if gen > 0]) == START_CONCURRENCY, generations
 
     # Count live workers against ready members every 50 ms. Workers are read before the
     # ready count, so a member that turns ready in between cannot inflate the difference.
-    most_loading = 0
+    max_loading = 0
     samples = 0
-    deadline = time.monotonic() + 2 * POOL_STARTUP_TIMEOUT_MS / 1000 + 30
+    deadline = time.monotonic() + 2 * MEMBER_STARTUP_TIMEOUT_MS / 1000 + 30
     while time.monotonic() < deadline:
         workers = len(page.workers)
         seen = page.evaluate("() => ({ ready: sup.stats().ready, failures: harness.failures().length })")
-        most_loading = max(most_loading, workers - seen["ready"])
+        max_loading = max(max_loading, workers - seen["ready"])
         samples += 1
         if seen["ready"] == POOL_SIZE or seen["failures"] > 0:
             break
@@ -355,10 +363,10 @@ def test_pool_of_four_starts_in_turns(page, context, server):
     assert stats["restarts"] == 0
     assert len(wasm_requests) == POOL_SIZE, wasm_requests
     assert samples >= 20
-    assert most_loading <= START_CONCURRENCY
+    assert max_loading <= START_CONCURRENCY
 
-    # The same bound from the events: the constructor started two members, and the others
-    # started only as earlier members turned ready.
+    # The same bound from the events. The constructor started two members before the harness
+    # listened, and the others started only as earlier members turned ready.
     events = [event for event in page.evaluate("harness.events") if event["type"] == "statechange"]
     loading = START_CONCURRENCY
     peak = loading
@@ -374,13 +382,15 @@ def test_pool_of_four_starts_in_turns(page, context, server):
             ready_at[member] = event["at"]
         peak = max(peak, loading)
     assert peak <= START_CONCURRENCY, timeline(page)
+    assert len(started_at) == POOL_SIZE - START_CONCURRENCY
     assert sorted(ready_at) == list(range(POOL_SIZE))
 
-    # Each member met its own deadline although the pool as a whole took longer than one.
+    # Every load waited for the delayed download, and the members that started later began
+    # only after the first ones had loaded.
     for member in range(POOL_SIZE):
-        load_ms = ready_at[member] - started_at.get(member, created_at)
-        assert WASM_DELAY_MS <= load_ms < POOL_STARTUP_TIMEOUT_MS
-    assert max(ready_at.values()) - created_at > POOL_STARTUP_TIMEOUT_MS
+        assert ready_at[member] - started_at.get(member, created_at) >= WASM_DELAY_MS
+    for member in started_at:
+        assert started_at[member] - created_at >= WASM_DELAY_MS
 
     codes = ["sum(range(" + str(n) + "))" for n in (10, 100, 1000, 10000)]
     ids = [b.submit(page, code) for code in codes]

@@ -418,7 +418,9 @@ def test_forged_pongs_cannot_hide_hang(page, server, pause_ms):
     assert failure["kind"] == "hang"
     assert failure["recovered"] == "restart"
     detected_after = failure["verdictAt"] - settled["submittedAt"]
-    assert detected_after <= HANG_BOUND_MS, detected_after
+    # A stream of messages holds the timer back; a message handler ticks in its place once
+    # the timer is lateTolerance overdue, so the bound grows by that much.
+    assert detected_after <= HANG_BOUND_MS + FAST["lateTolerance"], detected_after
     assert settled["status"] == "rejected"
     assert settled["kind"] == "hang"
     assert errors == []
