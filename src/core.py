@@ -375,9 +375,16 @@ class Member:
             self.recover(now, protocol.OOM, "MemoryError: " + message, {})
             return True
         kind = protocol.PYTHON
+        text = python_type
+        if message != "":
+            text = python_type + ": " + message
         if python_type in INTERRUPT_TYPES:
             kind = protocol.INTERRUPTED
-        self.owner.emit(["reject", task_id, kind, python_type + ": " + message, self.task.gen])
+            if self.state == INTERRUPTING and self.failure is not None:
+                # Name the verdict, since the failure event comes after this rejection.
+                text = (text + " (interrupted after the verdict " + self.failure["kind"] + ": "
+                        + self.failure["message"] + ")")
+        self.owner.emit(["reject", task_id, kind, text, self.task.gen])
         self.owner.forget_task(task_id)
         self.finish_task(now)
         return True

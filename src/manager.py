@@ -151,6 +151,10 @@ class _Supervised:
                 if not is_object(run_options):
                     reject(__new__(js_TypeError("run options must be an object, got " + shown(run_options))))
                     return
+                for name in own_names(run_options):
+                    if name != "timeout":
+                        reject(__new__(js_TypeError("unknown run option " + name + "; the only run option is timeout")))
+                        return
                 try:
                     timeout = check_task_timeout(None if missing(run_options.timeout) else run_options.timeout)
                 except OptionError as error:
@@ -166,10 +170,26 @@ class _Supervised:
         return __new__(Promise(executor))
 
     def interrupt(self):
-        """Send SIGINT to the running task(s); return false when no worker can be interrupted."""
+        """Send SIGINT to the running task(s); return whether it was sent, not whether it took."""
         actions = self._core.interrupt(now())
         self._apply(actions)
+        for action in actions:
+            if action[0] == "interrupt":
+                self._schedule_withdrawal(action[2])
         return len(actions) > 0
+
+    def _schedule_withdrawal(self, gen):
+        setTimeout(lambda: self._withdraw_interrupt(gen), self._core.settings.get("interruptGrace"))
+
+    def _withdraw_interrupt(self, gen):
+        """Clear a SIGINT that has not landed: Pyodide 314 holds it through time.sleep() and
+        can deliver it later to its own event loop instead of the task."""
+        record = self._record(gen)
+        if record is None or record["interrupt"] is None:
+            return
+        if Atomics.exchange(record["interrupt"], 0, 0) != 0:
+            console.warn(LOG_PREFIX, "the interrupt sent to worker generation", gen,
+                         "did not land within interruptGrace; it was withdrawn")
 
     def restart(self):
         self._apply(self._core.restart(now()))

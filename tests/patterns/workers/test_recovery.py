@@ -230,12 +230,37 @@ def test_manual_interrupt_button_path(page, server):
     assert b.run(page, "'alive'")["generation"] == 1
 
 
+def test_manual_interrupt_of_sleep_still_settles(page, server):
+    # Pyodide 314 holds SIGINT through time.sleep() and can deliver it to its own event loop
+    # instead of the task, which then never finishes; the task's timeout still settles it.
+    start(page, server)
+    task = b.submit(page, "import time\nfor i in range(6):\n    time.sleep(0.5)\n'slept'", {"timeout": 5000})
+    page.wait_for_function("() => sup.state === 'busy'", timeout=5000)
+    assert page.evaluate("sup.interrupt()") is True
+    settled = b.outcome(page, task, timeout=20000)
+
+    assert settled["status"] in ("resolved", "rejected")
+    if settled["status"] == "rejected":
+        assert settled["kind"] in ("timeout", "interrupted"), settled
+    b.wait_ready(page)
+    assert b.run(page, "'next'")["value"] == "next"
+
+
+def test_interrupted_rejection_names_verdict(page, server):
+    start(page, server)
+    settled = b.run(page, "while True:\n    pass", {"timeout": 1500}, timeout=15000)
+    assert settled["kind"] == "interrupted"
+    assert settled["message"].startswith("KeyboardInterrupt (interrupted after the verdict timeout:")
+
+
 def test_bad_run_input_rejects_clearly(page, server):
     start(page, server)
     not_text = page.evaluate("sup.run(42).then(() => 'resolved', (e) => e.name + ': ' + e.message)")
     bad_timeout = page.evaluate("sup.run('1', {timeout: -5}).then(() => 'resolved', (e) => e.name + ': ' + e.message)")
     bad_options = page.evaluate("sup.run('1', 7).then(() => 'resolved', (e) => e.name + ': ' + e.message)")
+    misspelt = page.evaluate("sup.run('1', {timout: 5}).then(() => 'resolved', (e) => e.name + ': ' + e.message)")
 
     assert not_text == "TypeError: code must be a string of Python source, got 42"
     assert bad_timeout == "RangeError: option timeout must be greater than 0, got -5"
     assert bad_options == "TypeError: run options must be an object, got 7"
+    assert misspelt == "TypeError: unknown run option timout; the only run option is timeout"
