@@ -307,7 +307,9 @@ class Member:
             self.progress_count = count
             self.progress_changed_at = now
         elif self.progress_changed_at is not None and now - self.progress_changed_at > 0:
-            self.progress_rate = 0
+            # One still sample can be the worker waiting for a core on a busy machine.
+            if now - self.progress_changed_at >= self.settings.get("stuckTimeout") / 2:
+                self.progress_rate = 0
             # The counter stood still: a ping tells awaiting Python from a blocked worker.
             if len(self.pings) == 0 and self.beacon_on():
                 self.send_ping(now, self.settings.get("pongTimeout"))

@@ -41,7 +41,7 @@ def test_busy_state_shows_elapsed_time(page, server):
     page.wait_for_function("() => document.getElementById('elapsed').textContent.startsWith('for 1.')", timeout=5000)
     page.wait_for_function("() => document.getElementById('activity').textContent.startsWith('Python running')", timeout=5000)
     wait_state(page, "ready")
-    assert page.text_content("#elapsed") == ""
+    page.wait_for_function("() => document.getElementById('elapsed').textContent === ''", timeout=2000)
 
 
 def test_pool_view_keeps_serving_while_one_hangs(page, server):
