@@ -34,7 +34,7 @@ SIGNAL_FAULTS = [
     ("exit", "import os\nos._exit(1)"),
     ("segfault", "import faulthandler\nfaulthandler._sigsegv()"),
 ]
-SIGNAL_ROUNDS = 5
+SIGNAL_ROUNDS = 4
 SIGNAL_TARGET_MS = 100
 
 RECOVERY_ROUNDS = 5
@@ -128,10 +128,12 @@ def signals(browser, origin, log):
     page = BenchPage(browser, origin)
     samples = {name: [] for name, _ in SIGNAL_FAULTS}
     try:
-        # The spare takes over after each fault, so the next round need not wait for a restart.
+        # The spare takes over after each fault. The next fault waits until the next spare has
+        # loaded, so that no load competes with the worker's report.
         page.make("signal", {**SLOW_HEARTBEAT, "hotSpare": True})
         for index in range(SIGNAL_ROUNDS):
             for name, code in SIGNAL_FAULTS:
+                page.call("waitSpare", "signal")
                 judged = page.call("faultRound", "signal", code, None)
                 _require(judged["kind"] == "fatal", name + ": expected a fatal verdict, got " + str(judged))
                 samples[name].append(judged["failureAt"] - judged["submittedAt"])

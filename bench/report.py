@@ -412,12 +412,15 @@ def render_page(results):
         "changes. Its clock starts when the worker reports that Pyodide loaded, because the published "
         "snippet condemns any worker whose load takes longer than pongTimeout. Its worker runs "
         "`{type: \"RUN\", code}` with `exec` in the same Python message handler that replies to pings. "
-        "The snippet counts pongTimeout from the last pong, not from each ping, so a tick that runs a "
-        "millisecond late condemns the worker one interval early: the crosses below the line. After "
+        "The snippet counts pongTimeout from the last pong, not from each ping, so a tick that runs later "
+        "than a pong's round trip condemns the worker one interval early: the crosses below the line. After "
         "`os._exit(1)` its handler %s replying to pings, and the snippet %s within %s." % (
             "kept" if d.get("seed_signal_pongs_after_fault") else "stopped",
             "gave no verdict" if d.get("seed_signal_verdict_ms") is None else "gave a verdict",
             ms(d.get("seed_signal_watch_ms"))),
+        "",
+        "The signalled faults ran on an isolated page with pingInterval 2000 ms, pongTimeout 10000 ms and "
+        "hotSpare on. Each fault waited until the spare had loaded, so that no load ran beside it.",
         "",
         "## Recovery",
         "",
@@ -443,7 +446,7 @@ def render_page(results):
         "of the ratio within each round is a second estimate: %s at 2000 ms and %s at 50 ms, noise floor "
         "%s. Because two workers differ by a few percent, the same comparison ran on one raw worker too. "
         "There a page timer posts pings at each interval while tasks run one at a time, and the intervals "
-        "take turns on that worker (%s tasks each). It gave %s at 2000 ms and %s at 50 ms, with a noise floor of "
+        "take turns on that worker (%s tasks each, compared by the same lower quartile). It gave %s at 2000 ms and %s at 50 ms, with a noise floor of "
         "%s between two turns without pings. The idle supervisors keep pinging while another one runs its batch, which costs every setting "
         "the same. The round trips were timed on one raw worker started with the supervisor's init "
         "message, ping and echo alternating. The supervisor's own `stats().lastRttMs` had a median of %s at "
