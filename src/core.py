@@ -163,7 +163,7 @@ class Member:
         return self.state != FAILED and self.state != STOPPED
 
     def generation(self):
-        """The active worker's generation, or the last one's while none is active."""
+        """Return the active worker's generation, or the last one's while none is active."""
         if self.active is None:
             return self.last_gen
         return self.active.gen
@@ -281,7 +281,7 @@ class Member:
         return True
 
     def on_error_event(self, now):
-        """A worker `error` event: fatal during startup, probed afterwards."""
+        """Handle a worker `error` event: a load failure during startup, a probe ping afterwards."""
         self.error_events += 1
         if self.state == STARTING:
             self.recover(now, protocol.LOAD, "the worker script failed to load or threw at the top level", {})
@@ -310,7 +310,7 @@ class Member:
             # One still sample can be the worker waiting for a core on a busy machine.
             if now - self.progress_changed_at >= self.settings.get("stuckTimeout") / 2:
                 self.progress_rate = 0
-            # The counter stood still: a ping tells awaiting Python from a blocked worker.
+            # The counter stood still. A ping separates awaiting Python from a blocked worker.
             if len(self.pings) == 0 and self.beacon_on():
                 self.send_ping(now, self.settings.get("pongTimeout"))
         self.progress_sampled_at = now
@@ -325,7 +325,7 @@ class Member:
         return now - oldest >= self.settings.get("stuckTimeout") / 2
 
     def python_running(self, now):
-        """Whether the beacon saw bytecode run within the last stuckTimeout; None if unknown."""
+        """Return whether the beacon saw bytecode run within the last stuckTimeout, or None if unknown."""
         if self.active is None or not self.active.progress or self.progress_changed_at is None:
             return None
         return now - self.progress_changed_at < self.settings.get("stuckTimeout")
@@ -505,7 +505,7 @@ class Member:
         self.owner.member_failed(now)
 
     def on_spare_failure(self, now, kind, message):
-        """A spare that failed to load is replaced after a backoff from its own budget."""
+        """Replace a spare that failed to load, after a backoff from the spares' own budget."""
         self.owner.emit(["terminate", self.index, self.spare.gen])
         self.spare = None
         delay = self.spare_policy.next_delay(now)
@@ -784,7 +784,7 @@ class Supervision:
         self.forget_task(task.id)
 
     def task_lost(self, now, task, kind, message, gen):
-        """A verdict took the worker a task was running on: retry it or reject it."""
+        """Retry or reject a task whose worker was taken by a verdict."""
         if task.attempts <= self.settings.get("retries"):
             task.started_at = None
             task.deadline = None
@@ -915,7 +915,7 @@ class Supervision:
         return self.finish(now)
 
     def frozen(self, now):
-        """The page was frozen; its workers stop with it, so their deadlines stop too."""
+        """Record that the page was frozen. Its workers stop with it, so their deadlines stop too."""
         self.frozen_at = now
         return self.take()
 

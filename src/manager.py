@@ -80,7 +80,7 @@ def resolve_url(value, fallback):
 
 
 class _Supervised:
-    """What Supervisor and Pool share: the core, the workers, the timer and the tasks."""
+    """The part Supervisor and Pool share: the core, the workers, the timer and the tasks."""
 
     def __init__(self, options, pool):
         if missing(options):
@@ -182,7 +182,7 @@ class _Supervised:
         setTimeout(lambda: self._withdraw_interrupt(gen), self._core.settings.get("interruptGrace"))
 
     def _withdraw_interrupt(self, gen):
-        """Clear a SIGINT that has not landed: Pyodide 314 holds it through time.sleep() and
+        """Clear a SIGINT that has not landed: Pyodide 314 keeps it pending through time.sleep() and
         can deliver it later to its own event loop instead of the task."""
         record = self._record(gen)
         if record is None or record["interrupt"] is None:

@@ -40,7 +40,7 @@ POOL_ONLY = ["size", "maxQueue", "startConcurrency"]
 
 
 class OptionError(Exception):
-    """An invalid option value; `is_range` tells RangeError from TypeError."""
+    """An invalid option value. `is_range` selects RangeError over TypeError."""
 
     def __init__(self, message, is_range):
         Exception.__init__(self, message)

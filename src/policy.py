@@ -97,7 +97,7 @@ class PhiAccrual:
             spread += (value - mean) * (value - mean)
         std = math.sqrt(spread / len(self.intervals))
         # As in Akka, an acceptable pause widens the expected interval: a healthy worker on a
-        # loaded machine answers late now and then, and phi alone would condemn it.
+        # loaded machine replies late now and then, and phi alone would condemn it.
         return [mean + self.acceptable_pause, max(std, self.min_std)]
 
     def phi(self, now):
@@ -110,7 +110,7 @@ class PhiAccrual:
         return self.ready() and self.phi(now) > self.threshold
 
     def deadline(self):
-        """The time at which phi passes the threshold if nothing arrives, to within std / 10."""
+        """Return when phi passes the threshold if nothing arrives, to within std / 10."""
         if self.last_arrival is None or not self.ready():
             return None
         if self.cached_deadline is not None:

@@ -11,7 +11,7 @@ INIT = "init"          # gen, indexURL, interruptBuffer, progressBuffer, setupCo
 PING = "ping"          # seq, nonce
 RUN = "run"            # task, code
 CANCEL = "cancel"      # task: cancel it if it is awaiting
-ECHO = "echo"          # seq: answered by the worker's JavaScript, for benchmarks only
+ECHO = "echo"          # seq: echoed by the worker's JavaScript, for benchmarks only
 
 # Worker to page.
 READY = "ready"        # gen, interrupt (bool), progress (bool)

@@ -22,7 +22,7 @@ import protocol
 FLUSH_CHARS = 32 * 1024
 FLUSH_SECONDS = 0.05
 # Once the budget is spent, the count of dropped characters is reported this often, so
-# that a worker killed mid-flood has still said what it cut.
+# that a worker killed mid-flood has already reported what it cut.
 DROP_REPORT_SECONDS = 0.5
 
 
